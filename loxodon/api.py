@@ -1,0 +1,73 @@
+"""The public API (`/api/v1`): one NinjaAPI, a router per app, errors as `{"detail": ...}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from loxodon.cases.api import router as cases_router
+from loxodon.core.errors import DomainError
+from loxodon.customers.api import router as customers_router
+from loxodon.org.api import router as org_router
+from loxodon.org.selectors import user_for_token
+from loxodon.timeline.api import router as timeline_router
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return user_for_token(token)
+
+
+api = NinjaAPI(
+    title="Loxodon API",
+    version="1",
+    description=(
+        "One picture of the customer: customers and identities, one timeline of every "
+        "interaction and transaction, and cases the customer owns. Authenticate with "
+        "`Authorization: Bearer <token>` (`loxodon create_api_token USERNAME`)."
+    ),
+    auth=[BearerToken(), django_auth],
+    urls_namespace="api",
+)
+
+
+def _location(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "data")]
+    return ".".join(parts) or "request"
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"field": _location(list(e.get("loc", []))), "message": e.get("msg", "invalid")}
+        for e in exc.errors
+    ]
+    for e in errors:
+        if "Extra inputs" in e["message"]:
+            e["message"] = "unknown field (not allowed here)"
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.detail, **exc.extra}, status=exc.status_code)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"detail": "authentication required: send 'Authorization: Bearer <token>'"},
+        status=401,
+    )
+
+
+api.add_router("/", org_router)
+api.add_router("/", customers_router)
+api.add_router("/", timeline_router)
+api.add_router("/", cases_router)

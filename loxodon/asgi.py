@@ -1,0 +1,11 @@
+"""ASGI entry point (uvicorn via `loxodon serve`, daphne via `loxodon runserver`)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loxodon.settings")
+
+application = get_asgi_application()

@@ -1,0 +1,273 @@
+"""Every change to a case: one function per verb. Each owns its transaction, locks the case row,
+checks the model's predicate, bumps the version and writes the timeline event."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from loxodon.cases import events
+from loxodon.cases.models import Case, CaseStatus, Handoff, Priority, Task, TaskStatus
+from loxodon.core.errors import Conflict, InvalidInput, NotFound
+from loxodon.core.event_types import Channel
+from loxodon.customers.models import Customer
+from loxodon.org.models import Department, Site, User
+from loxodon.timeline.models import Event
+
+
+def _locked(case: Case) -> Case:
+    """Re-read the case under a row lock (consistent lock order: case before its tasks)."""
+    return Case.objects.select_for_update().select_related("site", "owner").get(pk=case.pk)
+
+
+def _illegal(case: Case, action: str) -> Conflict:
+    return Conflict(
+        f"cannot {action} a case that is {case.status.replace('_', ' ')}",
+        status=case.status,
+        allowed_actions=case.allowed_actions(),
+    )
+
+
+def _required(text: str, what: str) -> str:
+    if not text or not text.strip():
+        raise InvalidInput(f"{what} is required and must not be empty")
+    return text.strip()
+
+
+def _set_status(case: Case, new: str, actor: User | None, reason: str = "") -> None:
+    old = case.status
+    case.status = new
+    events.status_changed(case, old, new, actor, reason)
+
+
+def _save(case: Case, *fields: str) -> None:
+    case.version += 1
+    case.save(update_fields=[*fields, "version", "updated_at"])
+
+
+@transaction.atomic
+def open_case(
+    *,
+    customer: Customer,
+    problem: str,
+    actor: User | None,
+    owner: User | None = None,
+    priority: str = Priority.NORMAL,
+    site: Site | None = None,
+) -> Case:
+    """Open a case in the customer's words. With an owner it is `open`, otherwise `new`."""
+    problem = _required(problem, "problem")
+    if priority not in Priority.values:
+        raise InvalidInput(f"priority must be one of: {', '.join(Priority.values)}")
+    if site is None and actor is not None:
+        site = actor.site
+    case = Case.objects.create(
+        customer=customer,
+        problem=problem,
+        priority=priority,
+        site=site,
+        owner=owner,
+        opened_by=actor,
+        status=CaseStatus.OPEN if owner else CaseStatus.NEW,
+    )
+    events.case_opened(case, actor)
+    if owner is not None:
+        events.owner_assigned(case, actor)
+    return case
+
+
+@transaction.atomic
+def assign_owner(*, case: Case, owner: User, actor: User | None) -> Case:
+    """Give a new case its one accountable owner (later changes of owner are handoffs)."""
+    case = _locked(case)
+    if not case.can_assign():
+        raise _illegal(case, "assign")
+    if case.owner_id is not None:
+        raise Conflict("this case already has an owner: hand it off with context instead")
+    case.owner = owner
+    events.owner_assigned(case, actor)
+    if case.status == CaseStatus.NEW:
+        _set_status(case, CaseStatus.OPEN, actor)
+    _save(case, "owner", "status")
+    return case
+
+
+@transaction.atomic
+def add_task(
+    *,
+    case: Case,
+    department: Department,
+    title: str,
+    actor: User | None,
+    assignee: User | None = None,
+) -> Task:
+    """Get another department's work done without transferring the customer."""
+    title = _required(title, "title")
+    case = _locked(case)
+    if not case.can_add_task():
+        raise _illegal(case, "add a task to")
+    task = Task.objects.create(
+        case=case, department=department, title=title, assignee=assignee, created_by=actor
+    )
+    events.task_added(task, actor)
+    changed = []
+    if case.status == CaseStatus.RESOLUTION_PROPOSED:
+        # More work means the proposed resolution no longer stands.
+        _set_status(case, CaseStatus.OPEN, actor, reason=f"new task: {title}")
+        changed.append("status")
+    _save(case, *changed)
+    return task
+
+
+@transaction.atomic
+def complete_task(*, task: Task, note: str, actor: User | None) -> Task:
+    """Finish a department's task. When it was the last open one, the case moves to
+    `resolution_proposed` — never to a resolved status: only the customer resolves it."""
+    note = _required(note, "note")
+    case = _locked(task.case)
+    task = Task.objects.select_for_update().select_related("department").get(pk=task.pk)
+    task.case = case
+    if not task.can_complete():
+        if task.status != TaskStatus.OPEN:
+            raise Conflict(f"this task is already {task.status}", status=task.status)
+        raise _illegal(case, "complete a task of")
+    task.status = TaskStatus.DONE
+    task.completed_at = timezone.now()
+    task.completed_by = actor
+    task.completion_note = note
+    task.save(
+        update_fields=["status", "completed_at", "completed_by", "completion_note", "updated_at"]
+    )
+    events.task_completed(task, actor)
+    changed = []
+    still_open = case.tasks.filter(status=TaskStatus.OPEN).exists()
+    if not still_open and case.can_propose_resolution():
+        summary = "All tasks complete: " + "; ".join(
+            f"{t.department.name}: {t.title}"
+            for t in case.tasks.filter(status=TaskStatus.DONE).select_related("department")
+        )
+        case.resolution_summary = summary
+        _set_status(case, CaseStatus.RESOLUTION_PROPOSED, actor, reason=summary)
+        changed += ["status", "resolution_summary"]
+    _save(case, *changed)
+    return task
+
+
+@transaction.atomic
+def add_note(*, case: Case, body: str, actor: User | None) -> Event:
+    """An internal note, visible to every department, never to the customer."""
+    body = _required(body, "body")
+    case = _locked(case)
+    event = events.note_added(case, body, actor)
+    _save(case)
+    return event
+
+
+@transaction.atomic
+def hand_off(*, case: Case, to: User, context: str, actor: User | None) -> Handoff:
+    """Move ownership to `to`, carrying the context they need before speaking to the customer."""
+    context = _required(context, "context")
+    case = _locked(case)
+    if not case.can_hand_off():
+        if case.owner_id is None:
+            raise Conflict("this case has no owner yet: assign one first")
+        raise _illegal(case, "hand off")
+    if case.owner_id == to.pk:
+        raise Conflict(f"{to.username} already owns this case")
+    handoff = Handoff.objects.create(case=case, from_user=case.owner, to_user=to, context=context)
+    case.owner = to
+    events.handed_off(handoff, actor)
+    _save(case, "owner")
+    return handoff
+
+
+@transaction.atomic
+def set_waiting(*, case: Case, on: str, actor: User | None, reason: str = "") -> Case:
+    """Mark whose move it is: `customer` or `us` (or `none` to return to open)."""
+    targets = {
+        "customer": CaseStatus.WAITING_ON_CUSTOMER,
+        "us": CaseStatus.WAITING_ON_US,
+        "none": CaseStatus.OPEN,
+    }
+    if on not in targets:
+        raise InvalidInput("on must be one of: customer, us, none")
+    case = _locked(case)
+    if not case.can_wait():
+        raise _illegal(case, "change who is waiting on")
+    if case.status == targets[on]:
+        return case
+    _set_status(case, targets[on], actor, reason)
+    _save(case, "status")
+    return case
+
+
+@transaction.atomic
+def propose_resolution(*, case: Case, summary: str, actor: User | None) -> Case:
+    """We believe it is fixed; the customer decides. Refused while tasks are still open."""
+    summary = _required(summary, "summary")
+    case = _locked(case)
+    if not case.can_propose_resolution():
+        raise _illegal(case, "propose a resolution for")
+    open_tasks = list(case.tasks.filter(status=TaskStatus.OPEN).values_list("title", flat=True))
+    if open_tasks:
+        raise Conflict(
+            f"{len(open_tasks)} task(s) still open: {', '.join(open_tasks)}",
+            open_tasks=open_tasks,
+        )
+    case.resolution_summary = summary
+    _set_status(case, CaseStatus.RESOLUTION_PROPOSED, actor, summary)
+    _save(case, "status", "resolution_summary")
+    return case
+
+
+@transaction.atomic
+def confirm_resolution(
+    *, case: Case, via: str, actor: User | None, contact_event_id: uuid.UUID | None = None
+) -> Case:
+    """Record the customer's own confirmation: the only way to `resolved_confirmed`."""
+    if via not in Channel.ALL:
+        raise InvalidInput(f"via must be one of: {', '.join(Channel.ALL)}")
+    case = _locked(case)
+    if not case.can_confirm():
+        raise _illegal(case, "confirm")
+    contact = None
+    if contact_event_id is not None:
+        contact = Event.objects.filter(pk=contact_event_id, customer_id=case.customer_id).first()
+        if contact is None:
+            raise NotFound(f"no event '{contact_event_id}' on this customer's timeline")
+    confirmation = events.customer_confirmed(case, via, actor, contact)
+    case.confirmation_event = confirmation
+    case.resolved_at = timezone.now()
+    _set_status(case, CaseStatus.RESOLVED_CONFIRMED, actor, "confirmed by the customer")
+    _save(case, "status", "confirmation_event", "resolved_at")
+    return case
+
+
+@transaction.atomic
+def reopen_case(*, case: Case, reason: str, actor: User | None) -> Case:
+    """The problem is back (or was never fixed): reopen with the whole history kept."""
+    reason = _required(reason, "reason")
+    case = _locked(case)
+    if not case.can_reopen():
+        raise _illegal(case, "reopen")
+    case.reopen_count += 1
+    case.resolved_at = None
+    case.closed_reason = ""
+    _set_status(case, CaseStatus.OPEN if case.owner_id else CaseStatus.NEW, actor, reason)
+    _save(case, "status", "reopen_count", "resolved_at", "closed_reason")
+    return case
+
+
+@transaction.atomic
+def close_unconfirmed(*, case: Case, reason: str, actor: User | None) -> Case:
+    """An honest, reasoned close without the customer's confirmation."""
+    reason = _required(reason, "reason")
+    case = _locked(case)
+    if not case.can_close_unconfirmed():
+        raise _illegal(case, "close")
+    case.closed_reason = reason
+    _set_status(case, CaseStatus.CLOSED_UNCONFIRMED, actor, reason)
+    _save(case, "status", "closed_reason")
+    return case

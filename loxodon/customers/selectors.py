@@ -1,0 +1,168 @@
+"""Reads of customers, each behind the access check; the 360 view is composed here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from loxodon.cases.models import OPEN_STATUSES, Case
+from loxodon.cases.selectors import cases_of_customer
+from loxodon.core.access import require_staff
+from loxodon.core.cursor import decode_cursor, encode_cursor
+from loxodon.core.errors import InvalidInput, NotFound
+from loxodon.core.event_types import CONTACT_KINDS
+from loxodon.core.ids import parse_uuid
+from loxodon.customers.models import Account, Customer, Identity
+from loxodon.customers.normalise import normalise_identity
+from loxodon.timeline.models import Asset, Event
+from loxodon.timeline.selectors import TimelinePage, assets_of_customer, timeline_page
+
+WARRANTY_ALERT_DAYS = 30
+
+
+def _with_identities(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    return qs.select_related("account", "home_site").prefetch_related(
+        Prefetch("identities", queryset=Identity.objects.order_by("kind", "value"))
+    )
+
+
+def get_customer_for(user: Any, customer_id: str | uuid.UUID) -> Customer:
+    require_staff(user)
+    pk = parse_uuid(customer_id, "customer")
+    customer = _with_identities(Customer.objects.filter(pk=pk)).first()
+    if customer is None:
+        raise NotFound(f"no customer with id '{customer_id}'")
+    return customer
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    items: list[Customer]
+    next_cursor: str | None
+
+
+def _search_condition(q: str) -> Q:
+    condition = Q(name__icontains=q)
+    values = {q.strip().lower()}
+    for kind in ("email", "phone", "account_number"):
+        try:
+            values.add(normalise_identity(kind, q))
+        except Exception:  # noqa: S112 - q simply is not that kind of identifier
+            continue
+    ids = Identity.objects.filter(value__in=values).values("customer_id")
+    return condition | Q(pk__in=ids)
+
+
+def list_customers(
+    user: Any, *, q: str | None = None, cursor: str | None = None, limit: int = 50
+) -> CustomerPage:
+    require_staff(user)
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit must be between 1 and 200")
+    qs = Customer.objects.all()
+    if q and q.strip():
+        qs = qs.filter(_search_condition(q.strip()))
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
+    rows = list(_with_identities(qs.order_by("-created_at", "-id"))[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return CustomerPage(items=rows, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class Alert:
+    code: str
+    level: str  # info | warning | danger
+    message: str
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    customer: Customer
+    account: Account | None
+    identities: list[Identity]
+    cases: list[Case]
+    assets: list[Asset]
+    alerts: list[Alert]
+    timeline: TimelinePage
+    recent_contacts: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _alerts(cases: list[Case], assets: list[Asset], recent_contacts: int) -> list[Alert]:
+    alerts = []
+    open_cases = [c for c in cases if c.status in OPEN_STATUSES]
+    if open_cases:
+        alerts.append(
+            Alert(
+                "open_cases",
+                "warning",
+                f"{len(open_cases)} open case{'s' if len(open_cases) != 1 else ''}: "
+                + "; ".join(c.title for c in open_cases[:3]),
+            )
+        )
+    days = settings.LOXODON_REPEAT_CONTACT_DAYS
+    if recent_contacts >= 2:
+        alerts.append(
+            Alert(
+                "repeat_contact",
+                "danger",
+                f"{recent_contacts} contacts in the last {days} days: the customer is coming back",
+            )
+        )
+    today = timezone.localdate()
+    for asset in assets:
+        if asset.warranty_until and today <= asset.warranty_until <= today + timedelta(
+            days=WARRANTY_ALERT_DAYS
+        ):
+            left = (asset.warranty_until - today).days
+            alerts.append(
+                Alert(
+                    "warranty_ending",
+                    "info",
+                    f"Warranty of {asset.product} ends in {left} days "
+                    f"({asset.warranty_until.isoformat()})",
+                )
+            )
+    return alerts
+
+
+def customer_view(
+    user: Any,
+    customer_id: str | uuid.UUID,
+    *,
+    cursor: str | None = None,
+    channel: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+) -> CustomerView:
+    """The whole customer in a fixed number of queries, whatever the length of their history:
+    customer+account+site, identities, open cases, recent closed cases, tasks, assets,
+    recent-contact count, timeline page."""
+    customer = get_customer_for(user, customer_id)
+    cases = cases_of_customer(user, customer.pk)
+    assets = assets_of_customer(user, customer.pk)
+    since = timezone.now() - timedelta(days=settings.LOXODON_REPEAT_CONTACT_DAYS)
+    recent_contacts = Event.objects.filter(
+        customer_id=customer.pk, occurred_at__gte=since, kind__in=CONTACT_KINDS
+    ).count()
+    page = timeline_page(user, customer.pk, cursor=cursor, channel=channel, kind=kind, limit=limit)
+    return CustomerView(
+        customer=customer,
+        account=customer.account,
+        identities=list(customer.identities.all()),
+        cases=cases,
+        assets=assets,
+        alerts=_alerts(cases, assets, recent_contacts),
+        timeline=page,
+        recent_contacts=recent_contacts,
+    )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from loxodon.core.access import require_staff
+from loxodon.core.errors import NotFound
+from loxodon.org.models import ApiToken, Department, Site, User
+from loxodon.org.services import token_digest
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active staff user a bearer token belongs to, or None (unknown, revoked, inactive)."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute so a busy integration does not write on every request.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def sites_for(user: Any) -> QuerySet[Site]:
+    require_staff(user)
+    return Site.objects.all()
+
+
+def departments_for(user: Any) -> QuerySet[Department]:
+    require_staff(user)
+    return Department.objects.all()
+
+
+def staff_for(user: Any) -> QuerySet[User]:
+    require_staff(user)
+    return (
+        User.objects.filter(is_active=True)
+        .select_related("site", "department")
+        .order_by("username")
+    )
+
+
+def get_site(code: str) -> Site:
+    try:
+        return Site.objects.get(code=code)
+    except Site.DoesNotExist:
+        raise NotFound(f"no site with code '{code}'") from None
+
+
+def get_department(code: str) -> Department:
+    try:
+        return Department.objects.get(code=code)
+    except Department.DoesNotExist:
+        raise NotFound(f"no department with code '{code}'") from None
+
+
+def get_active_staff(username: str) -> User:
+    try:
+        return User.objects.get(username=username, is_active=True)
+    except User.DoesNotExist:
+        raise NotFound(f"no active staff user '{username}'") from None

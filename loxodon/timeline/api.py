@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Router
+
+from loxodon.core.schemas import ApiRequest
+from loxodon.customers.selectors import get_customer_for
+from loxodon.org.selectors import get_site
+from loxodon.timeline.schemas import (
+    AssetIn,
+    AssetOut,
+    BatchIn,
+    BatchOut,
+    EventIn,
+    EventOut,
+    TimelineOut,
+    asset_out,
+    event_out,
+)
+from loxodon.timeline.selectors import timeline_page
+from loxodon.timeline.services import EventDraft, ingest_events, register_asset
+
+router = Router(tags=["timeline"])
+
+
+def _draft(e: EventIn) -> EventDraft:
+    return EventDraft(
+        source=e.source,
+        external_id=e.external_id,
+        channel=e.channel,
+        kind=e.kind,
+        occurred_at=e.occurred_at,
+        summary=e.summary,
+        body=e.body,
+        payload=e.payload,
+        case_id=e.case_id,
+        customer_id=e.customer_id,
+        customer=e.customer.model_dump() if e.customer else None,
+        site=e.site,
+        actor=e.actor,
+    )
+
+
+@router.post("/events", response={200: EventOut, 201: EventOut})
+def post_event(request: ApiRequest, event: EventIn) -> tuple[int, dict[str, Any]]:
+    """Append one event. A repeat of `(source, external_id)` returns the stored event (200)."""
+    (result,) = ingest_events([_draft(event)], indexed=False)
+    return (201 if result.created else 200), event_out(result.event)
+
+
+@router.post("/events/batch", response={200: BatchOut, 201: BatchOut})
+def post_batch(request: ApiRequest, batch: BatchIn) -> tuple[int, dict[str, Any]]:
+    """Append up to 1000 events in one transaction: all are stored, or none."""
+    results = ingest_events([_draft(e) for e in batch.events])
+    created = sum(1 for r in results if r.created)
+    items = [
+        {
+            "index": i,
+            "id": r.event.id,
+            "source": r.event.source,
+            "external_id": r.event.external_id,
+            "created": r.created,
+        }
+        for i, r in enumerate(results)
+    ]
+    body = {"created": created, "existing": len(results) - created, "items": items}
+    return (201 if created else 200), body
+
+
+@router.get("/customers/{customer_id}/timeline", response=TimelineOut)
+def customer_timeline(
+    request: ApiRequest,
+    customer_id: str,
+    cursor: str | None = None,
+    channel: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    customer = get_customer_for(request.auth, customer_id)
+    page = timeline_page(
+        request.auth, customer.pk, cursor=cursor, channel=channel, kind=kind, limit=limit
+    )
+    return {"items": [event_out(e) for e in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post("/assets", response={201: AssetOut})
+def post_asset(request: ApiRequest, asset: AssetIn) -> tuple[int, dict[str, Any]]:
+    customer = get_customer_for(request.auth, asset.customer_id)
+    created = register_asset(
+        customer=customer,
+        product=asset.product,
+        actor=request.auth,
+        serial=asset.serial,
+        purchased_at=asset.purchased_at,
+        refurbished=asset.refurbished,
+        os=asset.os,
+        warranty_until=asset.warranty_until,
+        site=get_site(asset.site) if asset.site else None,
+    )
+    return 201, asset_out(created)

@@ -1,0 +1,108 @@
+"""One append-only timeline for every interaction and transaction, and installed products."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, NoReturn
+
+from django.db import models
+
+from loxodon.core.event_types import Channel
+from loxodon.core.models import BaseModel
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("timeline events are append-only: record a new event instead")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("timeline events are append-only and cannot be deleted")
+
+
+class Event(models.Model):
+    """Something that happened with a customer, on any channel, at any site.
+
+    `(source, external_id)` is the idempotency key: a repeat delivery finds the existing row.
+    `content_hash` fingerprints what was delivered, so a reused key with other content is a
+    conflict, not a silent overwrite.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="events"
+    )
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(max_length=16, choices=Channel.CHOICES)
+    kind = models.CharField(max_length=32)
+    internal = models.BooleanField(default=False, help_text="staff-only: never shown to customers")
+    site = models.ForeignKey("org.Site", null=True, blank=True, on_delete=models.PROTECT)
+    actor = models.ForeignKey(
+        "org.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    summary = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="event_idempotency_key")
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="event_customer_recent"),
+            models.Index(
+                fields=["customer", "channel", "-occurred_at", "-id"], name="event_customer_channel"
+            ),
+            models.Index(fields=["case", "-occurred_at", "-id"], name="event_case_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.kind}: {self.summary}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("timeline events are append-only: record a new event instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("timeline events are append-only and cannot be deleted")
+
+
+class Asset(BaseModel):
+    """An installed product the customer owns."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="assets"
+    )
+    product = models.CharField(max_length=200)
+    serial = models.CharField(max_length=100, blank=True)
+    purchased_at = models.DateField(null=True, blank=True)
+    refurbished = models.BooleanField(default=False)
+    os = models.CharField("operating system", max_length=100, blank=True)
+    warranty_until = models.DateField(null=True, blank=True)
+    site = models.ForeignKey("org.Site", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-purchased_at"], name="asset_customer_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "serial"],
+                condition=~models.Q(serial=""),
+                name="asset_serial_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.serial}".strip()
