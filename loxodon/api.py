@@ -36,8 +36,16 @@ api = NinjaAPI(
 
 
 def _location(loc: list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "data")]
-    return ".".join(parts) or "request"
+    """Ninja's ("body", "<param>", "events", 5, "payload") → "events[5].payload"."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "form", "file"):
+        parts = parts[2:] if len(parts) > 2 else parts[1:]
+    elif parts and parts[0] in ("query", "path", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "request body"
 
 
 @api.exception_handler(ValidationError)

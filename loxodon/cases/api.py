@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import Router
+from ninja import Router, Status
 
 from loxodon.cases import services
 from loxodon.cases.schemas import (
@@ -39,7 +39,7 @@ def _detail(request: ApiRequest, case_id: Any) -> dict[str, Any]:
 
 
 @router.post("/cases", response={201: CaseDetailOut})
-def open_case(request: ApiRequest, data: CaseIn) -> tuple[int, dict[str, Any]]:
+def open_case(request: ApiRequest, data: CaseIn) -> Status[dict[str, Any]]:
     customer = get_customer_for(request.auth, data.customer_id)
     case = services.open_case(
         customer=customer,
@@ -49,7 +49,7 @@ def open_case(request: ApiRequest, data: CaseIn) -> tuple[int, dict[str, Any]]:
         priority=data.priority,
         site=get_site(data.site) if data.site else None,
     )
-    return 201, _detail(request, case.pk)
+    return Status(201, _detail(request, case.pk))
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut)
@@ -65,7 +65,7 @@ def assign(request: ApiRequest, case_id: str, data: AssignIn) -> dict[str, Any]:
 
 
 @router.post("/cases/{case_id}/tasks", response={201: TaskOut})
-def add_task(request: ApiRequest, case_id: str, data: TaskIn) -> tuple[int, dict[str, Any]]:
+def add_task(request: ApiRequest, case_id: str, data: TaskIn) -> Status[dict[str, Any]]:
     case = get_case_for(request.auth, case_id)
     task = services.add_task(
         case=case,
@@ -74,7 +74,7 @@ def add_task(request: ApiRequest, case_id: str, data: TaskIn) -> tuple[int, dict
         assignee=get_active_staff(data.assignee) if data.assignee else None,
         actor=request.auth,
     )
-    return 201, task_out(task)
+    return Status(201, task_out(task))
 
 
 @router.post("/tasks/{task_id}/complete", response=TaskOut)
@@ -86,18 +86,18 @@ def complete_task(request: ApiRequest, task_id: str, data: CompleteIn) -> dict[s
 
 
 @router.post("/cases/{case_id}/notes", response={201: EventOut})
-def add_note(request: ApiRequest, case_id: str, data: NoteIn) -> tuple[int, dict[str, Any]]:
+def add_note(request: ApiRequest, case_id: str, data: NoteIn) -> Status[dict[str, Any]]:
     case = get_case_for(request.auth, case_id)
-    return 201, event_out(services.add_note(case=case, body=data.body, actor=request.auth))
+    return Status(201, event_out(services.add_note(case=case, body=data.body, actor=request.auth)))
 
 
 @router.post("/cases/{case_id}/handoffs", response={201: HandoffOut})
-def hand_off(request: ApiRequest, case_id: str, data: HandoffIn) -> tuple[int, dict[str, Any]]:
+def hand_off(request: ApiRequest, case_id: str, data: HandoffIn) -> Status[dict[str, Any]]:
     case = get_case_for(request.auth, case_id)
     handoff = services.hand_off(
         case=case, to=get_active_staff(data.to), context=data.context, actor=request.auth
     )
-    return 201, handoff_out(handoff)
+    return Status(201, handoff_out(handoff))
 
 
 @router.post("/cases/{case_id}/waiting", response=CaseDetailOut)

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from loxodon.cases.schemas import CaseOut, case_out
@@ -146,7 +146,7 @@ def customer_out(c: Customer) -> dict[str, Any]:
 
 
 @router.post("/customers", response={201: CustomerOut})
-def create_customer(request: ApiRequest, data: CustomerIn) -> tuple[int, dict[str, Any]]:
+def create_customer(request: ApiRequest, data: CustomerIn) -> Status[dict[str, Any]]:
     customer = services.create_customer(
         name=data.name,
         email=data.email,
@@ -160,7 +160,7 @@ def create_customer(request: ApiRequest, data: CustomerIn) -> tuple[int, dict[st
         city=data.city,
         postcode=data.postcode,
     )
-    return 201, customer_out(get_customer_for(request.auth, customer.pk))
+    return Status(201, customer_out(get_customer_for(request.auth, customer.pk)))
 
 
 @router.get("/customers", response=CustomerPageOut)
@@ -246,11 +246,9 @@ def view(
 
 
 @router.post("/customers/{customer_id}/identities", response={200: IdentityOut, 201: IdentityOut})
-def add_identity(
-    request: ApiRequest, customer_id: str, data: IdentityIn
-) -> tuple[int, dict[str, Any]]:
+def add_identity(request: ApiRequest, customer_id: str, data: IdentityIn) -> Status[dict[str, Any]]:
     customer = get_customer_for(request.auth, customer_id)
     identity, created = services.add_identity(
         customer=customer, kind=data.kind, value=data.value, verified=data.verified, source="api"
     )
-    return (201 if created else 200), identity_out(identity)
+    return Status(201 if created else 200, identity_out(identity))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninja import Router
+from ninja import Router, Status
 
 from loxodon.core.schemas import ApiRequest
 from loxodon.customers.selectors import get_customer_for
@@ -43,14 +43,14 @@ def _draft(e: EventIn) -> EventDraft:
 
 
 @router.post("/events", response={200: EventOut, 201: EventOut})
-def post_event(request: ApiRequest, event: EventIn) -> tuple[int, dict[str, Any]]:
+def post_event(request: ApiRequest, event: EventIn) -> Status[dict[str, Any]]:
     """Append one event. A repeat of `(source, external_id)` returns the stored event (200)."""
     (result,) = ingest_events([_draft(event)], indexed=False)
-    return (201 if result.created else 200), event_out(result.event)
+    return Status(201 if result.created else 200, event_out(result.event))
 
 
 @router.post("/events/batch", response={200: BatchOut, 201: BatchOut})
-def post_batch(request: ApiRequest, batch: BatchIn) -> tuple[int, dict[str, Any]]:
+def post_batch(request: ApiRequest, batch: BatchIn) -> Status[dict[str, Any]]:
     """Append up to 1000 events in one transaction: all are stored, or none."""
     results = ingest_events([_draft(e) for e in batch.events])
     created = sum(1 for r in results if r.created)
@@ -65,7 +65,7 @@ def post_batch(request: ApiRequest, batch: BatchIn) -> tuple[int, dict[str, Any]
         for i, r in enumerate(results)
     ]
     body = {"created": created, "existing": len(results) - created, "items": items}
-    return (201 if created else 200), body
+    return Status(201 if created else 200, body)
 
 
 @router.get("/customers/{customer_id}/timeline", response=TimelineOut)
@@ -85,7 +85,7 @@ def customer_timeline(
 
 
 @router.post("/assets", response={201: AssetOut})
-def post_asset(request: ApiRequest, asset: AssetIn) -> tuple[int, dict[str, Any]]:
+def post_asset(request: ApiRequest, asset: AssetIn) -> Status[dict[str, Any]]:
     customer = get_customer_for(request.auth, asset.customer_id)
     created = register_asset(
         customer=customer,
@@ -98,4 +98,4 @@ def post_asset(request: ApiRequest, asset: AssetIn) -> tuple[int, dict[str, Any]
         warranty_until=asset.warranty_until,
         site=get_site(asset.site) if asset.site else None,
     )
-    return 201, asset_out(created)
+    return Status(201, asset_out(created))

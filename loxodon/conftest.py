@@ -1,0 +1,87 @@
+"""Shared fixtures: a small organisation, staff, and an API client that speaks JSON with a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from loxodon.core.testing import Api
+from loxodon.org.models import Department, Site, User
+from loxodon.org.services import create_api_token, create_department, create_site, create_staff
+
+DEPARTMENTS = {
+    "sales-business": "Sales (business)",
+    "sales-consumer": "Sales (consumer)",
+    "finance": "Finance",
+    "support-software": "Technical support (software)",
+    "support-hardware": "Technical support (hardware)",
+    "parts": "Parts",
+    "warranty": "Warranty",
+}
+
+
+@pytest.fixture
+def site(db: None) -> Site:
+    return create_site(code="lon", name="London", time_zone="Europe/London")
+
+
+@pytest.fixture
+def other_site(db: None) -> Site:
+    return create_site(code="man", name="Manchester", time_zone="Europe/London")
+
+
+@pytest.fixture
+def departments(db: None) -> dict[str, Department]:
+    return {code: create_department(code=code, name=name) for code, name in DEPARTMENTS.items()}
+
+
+@pytest.fixture
+def agent(site: Site, departments: dict[str, Department]) -> User:
+    return create_staff(
+        username="ann",
+        first_name="Ann",
+        last_name="Agent",
+        role="agent",
+        site=site,
+        department=departments["sales-business"],
+    )
+
+
+@pytest.fixture
+def colleague(other_site: Site, departments: dict[str, Department]) -> User:
+    return create_staff(
+        username="carl",
+        first_name="Carl",
+        last_name="Colleague",
+        role="agent",
+        site=other_site,
+        department=departments["support-hardware"],
+    )
+
+
+@pytest.fixture
+def api(agent: User) -> Api:
+    return Api(create_api_token(username=agent.username))
+
+
+@pytest.fixture
+def anonymous(db: None) -> Api:
+    return Api(None)
+
+
+@pytest.fixture
+def customer(api: Api) -> dict[str, Any]:
+    response = api.post(
+        "/customers",
+        {
+            "name": "Jo Bloggs",
+            "email": "Jo.Bloggs@Example.com",
+            "phone": "01632 960001",
+            "account_number": "ac-100200",
+            "verified": True,
+            "site": "lon",
+        },
+    )
+    assert response.status_code == 201, response.content
+    return dict(response.json())
