@@ -28,7 +28,9 @@ WARRANTY_ALERT_DAYS = 30
 
 def _with_identities(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     return qs.select_related("account", "home_site").prefetch_related(
-        Prefetch("identities", queryset=Identity.objects.order_by("kind", "value"))
+        Prefetch(
+            "identities", queryset=Identity.objects.select_related("site").order_by("kind", "value")
+        )
     )
 
 
