@@ -19,7 +19,9 @@ from loxodon.timeline.models import Event
 
 def _locked(case: Case) -> Case:
     """Re-read the case under a row lock (consistent lock order: case before its tasks)."""
-    return Case.objects.select_for_update().select_related("site", "owner").get(pk=case.pk)
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("site", "owner").get(pk=case.pk)
+    )
 
 
 def _illegal(case: Case, action: str) -> Conflict:
@@ -127,7 +129,7 @@ def complete_task(*, task: Task, note: str, actor: User | None) -> Task:
     `resolution_proposed` — never to a resolved status: only the customer resolves it."""
     note = _required(note, "note")
     case = _locked(task.case)
-    task = Task.objects.select_for_update().select_related("department").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("department").get(pk=task.pk)
     task.case = case
     if not task.can_complete():
         if task.status != TaskStatus.OPEN:
