@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "loxodon.customers",
     "loxodon.timeline",
     "loxodon.cases",
+    "loxodon.channels",
     "loxodon.demo",
 ]
 
@@ -166,6 +167,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 LOXODON_SUPPORT_EMAIL = os.environ.get("LOXODON_SUPPORT_EMAIL", "support@loxodon.localhost")
 DEFAULT_FROM_EMAIL = LOXODON_SUPPORT_EMAIL
+# Raw inbound mail is spooled here (Maildir-style tmp/ and new/) before it is acknowledged.
+LOXODON_MAIL_SPOOL = os.environ.get("LOXODON_MAIL_SPOOL", str(VAR_DIR / "mail"))
 
 # Default region for phone numbers written without a country code (ISO 3166 alpha-2).
 LOXODON_DEFAULT_PHONE_REGION = os.environ.get("LOXODON_DEFAULT_PHONE_REGION", "GB")
