@@ -70,8 +70,9 @@ def create_staff(
         first_name=first_name,
         last_name=last_name,
         email=email,
-        is_staff=role == Role.ADMIN,  # Django admin access for admins only
-        is_superuser=False,
+        # The admin role administers the system: Django admin access with every permission.
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
     )
     if password:
         user.set_password(password)

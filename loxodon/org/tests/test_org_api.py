@@ -68,3 +68,17 @@ def test_create_api_token_command_prints_only_the_token(agent: User) -> None:
 def test_create_api_token_for_unknown_user_fails_clearly() -> None:
     with pytest.raises(CommandError, match="no active staff user 'ghost'"):
         call_command("create_api_token", "ghost")
+
+
+def test_only_the_admin_role_may_use_django_admin(site: object) -> None:
+    from django.test import Client
+
+    from loxodon.org.services import create_staff
+
+    create_staff(username="root", password="pw-for-admin-1", role="admin")
+    create_staff(username="plain", password="pw-for-agent-1", role="agent")
+    admin_client, agent_client = Client(), Client()
+    assert admin_client.login(username="root", password="pw-for-admin-1")
+    assert agent_client.login(username="plain", password="pw-for-agent-1")
+    assert admin_client.get("/admin/org/site/").status_code == 200
+    assert agent_client.get("/admin/org/site/").status_code == 302  # to the admin login

@@ -1,0 +1,57 @@
+"""What someone needs to try the demo: where to go, who to log in as, a token, whom to look at."""
+
+from __future__ import annotations
+
+from loxodon.demo.seeding import LOGINS
+from loxodon.demo.stories import find_story_customers
+from loxodon.demo.world import PASSWORD
+from loxodon.org.selectors import get_active_staff
+from loxodon.org.services import create_api_token
+
+TOKEN_USER = "agent"  # noqa: S105 - a username, not a secret
+
+
+def demo_logins_text(*, host: str, port: int) -> str:
+    """The demo's front door, as printed by `loxodon demo_logins`; issues a fresh API token."""
+    base = f"http://{host}:{port}"
+    lines = [
+        "Loxodon demo",
+        f"  Agent desk     {base}/desk/",
+        f"  Django admin   {base}/admin/",
+        f"  API docs       {base}/api/v1/docs",
+        "",
+        f'Logins (password for every demo login: "{PASSWORD}")',
+    ]
+    for username in LOGINS:
+        user = get_active_staff(username)
+        where = ", ".join(
+            x
+            for x in (
+                user.department.name if user.department else "",
+                user.site.name if user.site else "",
+            )
+            if x
+        )
+        lines.append(
+            f"  {username:<12} {user.role:<11} {user.display_name}"
+            + (f" ({where})" if where else "")
+        )
+    token = create_api_token(username=TOKEN_USER, name="demo")
+    lines += [
+        "",
+        f"API token for '{TOKEN_USER}' (send it as 'Authorization: Bearer <token>'):",
+        f"  {token}",
+        f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/api/v1/sites",
+        "",
+        "Story customers (the 360 view in one call; the desk page once the desk is there):",
+    ]
+    for story, customer in find_story_customers():
+        if customer is None:
+            lines.append(f"  Story {story.number}: {story.name} — not in this database")
+            continue
+        lines += [
+            f"  Story {story.number}: {customer.name} ({story.account_number}) — {story.headline}",
+            f"    {base}/api/v1/customers/{customer.pk}/view",
+            f"    {base}/desk/customers/{customer.pk}/",
+        ]
+    return "\n".join(lines)

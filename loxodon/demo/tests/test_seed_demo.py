@@ -1,0 +1,224 @@
+"""The demo loader: one small demo is seeded for the module (through the command, as `make demo`
+does), then each test checks one promise against it inside its own rolled-back transaction."""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from collections.abc import Iterator
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from django.test import Client, override_settings
+from pytest_django import DjangoDbBlocker, Settings
+
+from loxodon.cases.models import Case, CaseStatus, Handoff, Task, TaskStatus
+from loxodon.core.event_types import Channel
+from loxodon.customers.models import Account, Customer, Identity
+from loxodon.demo.activity import event_counts
+from loxodon.demo.stories import find_story_customers
+from loxodon.org.models import ApiToken, Department, Role, Site, User
+from loxodon.timeline.models import Asset, Event
+
+pytestmark = pytest.mark.django_db
+
+SMALL = ("--customers", "60", "--events", "2000")
+KINDS = {
+    "message", "call", "chat", "visit", "web_visit", "web_search", "web_configuration",
+    "survey", "order", "return", "shipment", "warranty", "invoice",
+}  # fmt: skip
+# The demo password is public; hashing it 60 times with the production hasher would take ~15 s.
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[str]:
+    out = StringIO()
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        call_command("seed_demo", *SMALL, stdout=out)
+        yield out.getvalue()
+        call_command("flush", interactive=False, verbosity=0)
+
+
+def story_customer(name: str) -> Customer:
+    return Customer.objects.get(name=name, identities__kind="account_number")
+
+
+def counts() -> dict[str, int]:
+    models = (Site, Department, User, Account, Customer, Identity, Event, Asset, Case, Task)
+    return {m.__name__: m.objects.count() for m in models} | {"Handoff": Handoff.objects.count()}
+
+
+def test_the_organisation_looks_real(seeded: str) -> None:
+    assert "Loaded the demo" in seeded
+    assert Site.objects.count() == 120
+    zones = set(Site.objects.values_list("time_zone", flat=True))
+    assert {"Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin"} <= zones
+    assert set(Department.objects.values_list("code", flat=True)) == {
+        "sales-business", "sales-consumer", "finance", "support-software", "support-hardware",
+        "parts", "warranty",
+    }  # fmt: skip
+    staff = User.objects.all()
+    assert staff.count() == 60
+    assert {u.role for u in staff} == {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
+    assert User.objects.get(username="agent").department.code == "support-hardware"  # type: ignore[union-attr]
+    assert all(
+        u.check_password("loxodon-demo")
+        for u in User.objects.filter(username__in=["admin", "agent"])
+    )
+
+
+def test_customers_accounts_and_identities(seeded: str) -> None:
+    assert Customer.objects.count() == 60
+    business = Customer.objects.filter(account__isnull=False).count()
+    assert 6 <= business <= 16  # about 15%, plus the Northwind contacts
+    account = Account.objects.exclude(name="Northwind Haulage Ltd").first()
+    assert account is not None and account.industry and account.key_contacts
+    assert set(account.key_contacts[0]) == {"name", "role", "email", "phone"}
+    phones = list(Identity.objects.filter(kind="phone").values_list("value", flat=True))
+    assert len(phones) == len(set(phones)) > 40
+    assert all(p.startswith("+44") for p in phones)
+    numbers = Identity.objects.filter(kind="account_number").values_list("value", flat=True)
+    assert all(re.fullmatch(r"AC\d{6}", n) for n in numbers)
+
+
+def test_every_channel_kind_and_case_status_is_there(seeded: str) -> None:
+    assert set(Event.objects.values_list("channel", flat=True).distinct()) >= set(Channel.ALL)
+    assert set(Event.objects.values_list("kind", flat=True).distinct()) >= KINDS
+    assert set(Case.objects.values_list("status", flat=True).distinct()) == set(CaseStatus.values)
+    assert Case.objects.filter(reopen_count__gt=0).exists() or Case.objects.count() < 20
+    assert Asset.objects.filter(refurbished=True, os__startswith="Windows 7").exists()
+
+
+def test_activity_is_skewed_over_two_years(seeded: str) -> None:
+    per_customer = list(
+        Event.objects.filter(source="demo")
+        .values("customer")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    )
+    assert 2000 <= sum(per_customer) <= 2010  # the asked-for number, plus Margaret's live call
+    assert max(per_customer) >= 5 * statistics.median(per_customer)
+    oldest = Event.objects.order_by("occurred_at").first()
+    newest = Event.objects.order_by("-occurred_at").first()
+    assert oldest is not None and newest is not None
+    assert 600 <= (newest.occurred_at - oldest.occurred_at).days <= 731
+
+
+def test_story_1_web_configuration_then_a_call_and_one_owned_case(seeded: str) -> None:
+    priya = story_customer("Priya Raman")
+    assert priya.account is not None and priya.account.name == "Northwind Haulage Ltd"
+    assert priya.identities.filter(kind="account_number", value="AC100001").exists()
+    config = Event.objects.get(customer=priya, kind="web_configuration")
+    assert config.channel == "web"
+    assert config.payload["configuration"] == "ProBook 450 G10, 32GB, 1TB"
+    call = Event.objects.filter(customer=priya, channel="phone", kind="call").latest("occurred_at")
+    assert config.occurred_at < call.occurred_at <= config.occurred_at + timedelta(minutes=60)
+    (case,) = Case.objects.filter(customer=priya)
+    assert case.status == CaseStatus.OPEN
+    assert case.owner is not None and case.owner.username == "amelia.hughes"
+    assert case.owner.department is not None and case.owner.department.code == "sales-business"
+    assert {t.department.code for t in case.tasks.all()} == {"sales-consumer", "finance"}
+
+
+def test_story_2_four_departments_one_owner(seeded: str) -> None:
+    daniel = story_customer("Daniel Okafor")
+    case = Case.objects.get(customer=daniel, problem="My laptop will not power on.")
+    tasks = list(case.tasks.select_related("department"))
+    assert len(tasks) == 4
+    assert {t.department.code for t in tasks} == {
+        "support-software", "support-hardware", "parts", "warranty",
+    }  # fmt: skip
+    assert {t.status for t in tasks} == {TaskStatus.DONE, TaskStatus.OPEN}
+    assert case.status not in (CaseStatus.RESOLVED_CONFIRMED, CaseStatus.CLOSED_UNCONFIRMED)
+    assert case.owner is not None and case.owner.username == "agent"
+    assert not case.handoffs.exists()
+    note_departments = set(
+        Event.objects.filter(case=case, kind="note").values_list(
+            "actor__department__code", flat=True
+        )
+    )
+    assert len(note_departments) >= 3
+
+
+def test_story_3_refurbished_windows_7_and_the_ivr(seeded: str) -> None:
+    margaret = story_customer("Margaret Ellis")
+    (laptop,) = Asset.objects.filter(customer=margaret)
+    assert laptop.refurbished and "Windows 7" in laptop.os
+    assert laptop.purchased_at and laptop.warranty_until
+    assert Event.objects.filter(customer=margaret, channel="phone", kind="call").count() >= 2
+    newest = Event.objects.filter(customer=margaret).latest("occurred_at")
+    assert (newest.channel, newest.kind) == ("ivr", "call")
+    assert newest.payload["account_number_entered"] == "AC100003"
+    assert newest.payload["verified"] is True
+    assert newest.payload["intent"] == "driver support"
+
+
+def test_a_second_run_changes_nothing(seeded: str) -> None:
+    before = counts()
+    out = StringIO()
+    call_command("seed_demo", *SMALL, stdout=out)
+    assert f"Demo data already loaded (60 customers, {before['Event']} events)" in out.getvalue()
+    assert "use --reset to reload" in out.getvalue()
+    assert counts() == before
+
+
+def test_reset_reloads_the_same_demo(seeded: str, settings: Settings) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHER
+    names = sorted(Customer.objects.values_list("name", flat=True))
+    before = counts()
+    call_command("seed_demo", *SMALL, "--reset", verbosity=0, stdout=StringIO())
+    assert sorted(Customer.objects.values_list("name", flat=True)) == names
+    assert counts() == before
+
+
+def test_demo_logins_prints_a_working_token_and_the_story_urls(seeded: str) -> None:
+    out = StringIO()
+    call_command("demo_logins", "--host", "127.0.0.1", "--port", "8000", stdout=out)
+    text = out.getvalue()
+    for expected in (
+        "http://127.0.0.1:8000/desk/",
+        "http://127.0.0.1:8000/admin/",
+        "http://127.0.0.1:8000/api/v1/docs",
+        "loxodon-demo",
+        "admin",
+        "supervisor",
+        "agent",
+    ):
+        assert expected in text
+    token = re.search(r"lox_[A-Za-z0-9_\-]+", text)
+    assert token is not None
+    assert ApiToken.objects.filter(user__username="agent", name="demo").count() == 1
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token.group(0)}")
+    sites = client.get("/api/v1/sites")
+    assert sites.status_code == 200
+    assert len(sites.json()) == 120
+    for story, customer in find_story_customers():
+        assert customer is not None
+        url = f"/api/v1/customers/{customer.pk}/view"
+        assert f"http://127.0.0.1:8000{url}" in text
+        assert story.name in text
+    priya = story_customer("Priya Raman")
+    view = client.get(f"/api/v1/customers/{priya.pk}/view").json()
+    assert view["account"]["name"] == "Northwind Haulage Ltd"
+
+
+def test_demo_logins_without_demo_data_says_what_to_do(seeded: str) -> None:
+    call_command("flush", interactive=False, verbosity=0)  # rolled back with the test
+    with pytest.raises(CommandError, match="seed_demo"):
+        call_command("demo_logins", stdout=StringIO())
+
+
+def test_event_counts_add_up_with_a_long_tail() -> None:
+    class P:
+        business = False
+
+    people = [P() for _ in range(1000)]
+    got = event_counts(random.Random(1), people, 20_000)  # type: ignore[arg-type]
+    assert sum(got) == 20_000
+    assert min(got) >= 1
+    assert statistics.median(got) < 15 < 150 < max(got)
