@@ -5,12 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Case as When_
+from django.db.models import (
+    Count,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 
-from loxodon.cases.models import OPEN_STATUSES, Case, Task
+from loxodon.cases.models import OPEN_STATUSES, Case, Task, TaskStatus
 from loxodon.core.access import require_staff
 from loxodon.core.errors import NotFound
+from loxodon.core.event_types import CONTACT_KINDS
 from loxodon.core.ids import parse_uuid
+from loxodon.timeline.models import Event
 
 
 def _tasks() -> Prefetch:
@@ -50,3 +62,115 @@ def cases_of_customer(user: Any, customer_id: uuid.UUID, closed_limit: int = 10)
     cases += list(base.exclude(status__in=OPEN_STATUSES).order_by("-updated_at")[:closed_limit])
     prefetch_related_objects(cases, _tasks())
     return cases
+
+
+QUEUES = {
+    "my-cases": "My cases",
+    "my-tasks": "My tasks",
+    "department": "My department's open tasks",
+    "site": "My site's cases",
+}
+CASE_SORTS = {
+    "updated": "-updated_at",
+    "oldest": "updated_at",
+    "created": "-created_at",
+    "priority": "priority_rank",
+}
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+def _case_queue(user: Any, queue: str) -> QuerySet[Case]:
+    base = Case.objects.filter(status__in=OPEN_STATUSES)
+    if queue == "my-cases":
+        return base.filter(owner=user)
+    return base.filter(site_id=user.site_id) if user.site_id else base.none()
+
+
+def _task_queue(user: Any, queue: str) -> QuerySet[Task]:
+    base = Task.objects.filter(status=TaskStatus.OPEN)
+    if queue == "my-tasks":
+        return base.filter(assignee=user)
+    return base.filter(department_id=user.department_id) if user.department_id else base.none()
+
+
+def queue_counts(user: Any) -> dict[str, int]:
+    """How many items wait in each queue (one aggregate query per queue)."""
+    require_staff(user)
+    return {
+        "my-cases": _case_queue(user, "my-cases").count(),
+        "my-tasks": _task_queue(user, "my-tasks").count(),
+        "department": _task_queue(user, "department").count(),
+        "site": _case_queue(user, "site").count(),
+    }
+
+
+def _priority_rank() -> Any:
+    return When_(
+        *[When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+
+
+def case_queue(
+    user: Any,
+    queue: str,
+    *,
+    status: str | None = None,
+    priority: str | None = None,
+    sort: str = "updated",
+) -> QuerySet[Case]:
+    require_staff(user)
+    qs = _case_queue(user, queue).select_related("customer", "owner", "site")
+    if status:
+        qs = qs.filter(status=status)
+    if priority:
+        qs = qs.filter(priority=priority)
+    qs = qs.annotate(
+        priority_rank=_priority_rank(),
+        open_tasks=Count("tasks", filter=Q(tasks__status=TaskStatus.OPEN)),
+    )
+    return qs.order_by(CASE_SORTS.get(sort, "-updated_at"), "-id")
+
+
+def task_queue(
+    user: Any, queue: str, *, priority: str | None = None, sort: str = "updated"
+) -> QuerySet[Task]:
+    require_staff(user)
+    qs = _task_queue(user, queue).select_related(
+        "case", "case__customer", "case__owner", "department", "assignee"
+    )
+    if priority:
+        qs = qs.filter(case__priority=priority)
+    order = {
+        "updated": "-updated_at",
+        "oldest": "created_at",
+        "created": "-created_at",
+        "priority": "priority_rank",
+    }.get(sort, "-updated_at")
+    rank = When_(
+        *[When(case__priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    return qs.annotate(priority_rank=rank).order_by(order, "-id")
+
+
+def case_stream(user: Any, case: Case, limit: int = 200) -> list[Event]:
+    """Everything that happened on the case, from every department, newest first."""
+    require_staff(user)
+    return list(
+        Event.objects.filter(case_id=case.pk)
+        .select_related("actor", "actor__department", "site")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+def recent_contacts_of(user: Any, customer_id: uuid.UUID, limit: int = 10) -> list[Event]:
+    """The customer's latest contacts, to link a confirmation to the one it came from."""
+    require_staff(user)
+    return list(
+        Event.objects.filter(customer_id=customer_id, kind__in=CONTACT_KINDS)
+        .exclude(kind="confirmation")
+        .order_by("-occurred_at", "-id")[:limit]
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from loxodon.core import live
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
 from loxodon.core.event_types import INTERNAL_KINDS, KINDS, Channel
 from loxodon.customers.models import Customer, Identity, IdentityKind
@@ -211,6 +212,7 @@ def _ingest(
         )
     if new_events:
         Event.objects.bulk_create(list(new_events.values()))
+        _publish_on_commit(new_events.values())
     results = []
     for d in drafts:
         if d.key in new_events:
@@ -331,6 +333,11 @@ def _resolve_refs(
         out[i] = customer.pk
 
 
+def _publish_on_commit(events: Iterable[Event]) -> None:
+    rows = [(e.customer_id, e.case_id, e.id) for e in events]
+    transaction.on_commit(lambda: live.publish_events(rows))
+
+
 def record_event(
     *,
     customer_id: uuid.UUID,
@@ -352,7 +359,7 @@ def record_event(
     payload = payload or {}
     external_id = uuid.uuid4().hex
     raw = json.dumps([kind, summary, body, payload], sort_keys=True, default=str)
-    return Event.objects.create(
+    event = Event.objects.create(
         customer_id=customer_id,
         occurred_at=occurred_at or timezone.now(),
         channel=channel,
@@ -367,6 +374,21 @@ def record_event(
         source=OWN_SOURCE,
         external_id=external_id,
         content_hash=hashlib.sha256(raw.encode()).hexdigest(),
+    )
+    _publish_on_commit([event])
+    return event
+
+
+def record_repeat(*, customer: Customer, actor: User, what: str = "") -> Event:
+    """The customer had to tell us again something we already knew (an effort figure)."""
+    what = what.strip()[:200]
+    return record_event(
+        customer_id=customer.pk,
+        kind="repeat",
+        summary="Customer had to repeat information" + (f": {what}" if what else ""),
+        actor=actor,
+        site=actor.site,
+        payload={"what": what} if what else {},
     )
 
 

@@ -1,0 +1,110 @@
+"""Reads the desk composes from several contexts: search and "what the customer told us"."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from loxodon.cases.models import Case
+from loxodon.core.access import require_staff
+from loxodon.customers.models import Account, Customer
+from loxodon.customers.selectors import list_customers
+from loxodon.timeline.models import Event
+
+TOLD_US_HOURS = 24
+IVR_FIELDS = {
+    "account_number_entered": "Account number entered",
+    "verified": "Verified",
+    "intent": "Reason for calling",
+    "menu_path": "Menu path",
+    "caller_number": "Calling from",
+    "dialled_line": "Line dialled",
+}
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    customers: list[Customer] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.customers) + len(self.cases) + len(self.accounts)
+
+
+def search(user: Any, q: str, limit: int = 10) -> SearchResults:
+    """One box: name, email, phone in any format, account number, case id or account name."""
+    require_staff(user)
+    q = (q or "").strip()
+    if not q:
+        return SearchResults(query="")
+    customers = list_customers(user, q=q, limit=limit).items
+    cases: list[Case] = []
+    try:
+        case_id = uuid.UUID(q.strip("#"))
+    except ValueError:
+        case_id = None
+    if case_id is not None:
+        cases = list(Case.objects.filter(pk=case_id).select_related("customer", "owner"))
+    if len(q) >= 3:
+        cases += list(
+            Case.objects.filter(problem__icontains=q)
+            .select_related("customer", "owner")
+            .order_by("-updated_at")[:limit]
+        )
+    accounts = (
+        list(Account.objects.filter(name__icontains=q).order_by("name")[:limit])
+        if len(q) >= 2
+        else []
+    )
+    return SearchResults(query=q, customers=customers, cases=cases[:limit], accounts=accounts)
+
+
+@dataclass(frozen=True)
+class ToldUs:
+    """What the customer already told us on this contact: shown first, never asked again."""
+
+    ivr: Event | None
+    ivr_answers: list[tuple[str, str]]
+    verified: bool | None
+    web: list[Event]
+    contact: Event | None
+
+    @property
+    def empty(self) -> bool:
+        return self.ivr is None and not self.web and self.contact is None
+
+
+def told_us(user: Any, customer_id: uuid.UUID) -> ToldUs:
+    """Recent IVR inputs, verification and web activity from the timeline (one query)."""
+    require_staff(user)
+    since = timezone.now() - timedelta(hours=TOLD_US_HOURS)
+    recent = list(
+        Event.objects.filter(
+            customer_id=customer_id,
+            occurred_at__gte=since,
+            channel__in=("ivr", "web", "phone", "chat", "email"),
+        )
+        .select_related("site")
+        .order_by("-occurred_at", "-id")[:30]
+    )
+    ivr = next((e for e in recent if e.channel == "ivr"), None)
+    answers: list[tuple[str, str]] = []
+    verified: bool | None = None
+    if ivr is not None:
+        for key, label in IVR_FIELDS.items():
+            if key in ivr.payload:
+                value = ivr.payload[key]
+                if key == "verified":
+                    verified = bool(value)
+                    value = "yes" if value else "no"
+                answers.append((label, ", ".join(value) if isinstance(value, list) else str(value)))
+    web = [e for e in recent if e.channel == "web"][:6]
+    contact = next((e for e in recent if e.channel in ("phone", "chat", "email")), None)
+    return ToldUs(ivr=ivr, ivr_answers=answers, verified=verified, web=web, contact=contact)

@@ -1,0 +1,25 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from loxodon.desk import views
+
+app_name = "desk"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="desk/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("search", views.search, name="search"),
+    path("customers/<str:customer_id>/", views.customer_page, name="customer"),
+    path("customers/<str:customer_id>/repeat", views.customer_repeat, name="customer-repeat"),
+    path("cases/<str:case_id>/", views.case_page, name="case"),
+    path("cases/<str:case_id>/<slug:action>", views.case_action, name="case-action"),
+    path("tasks/<str:task_id>/complete", views.complete_task, name="task-complete"),
+    path("admin/staff/", views.admin_staff, name="admin-staff"),
+]

@@ -1,0 +1,312 @@
+"""The agent desk: thin views over selectors (reads) and services (writes).
+
+One view serves the full page or, for HTMX requests, just the partial that changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from itertools import groupby
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from loxodon.cases import services as case_services
+from loxodon.cases.models import Case, CaseStatus, Priority
+from loxodon.cases.selectors import (
+    CASE_SORTS,
+    QUEUES,
+    case_queue,
+    case_stream,
+    get_case_for,
+    get_task_for,
+    queue_counts,
+    recent_contacts_of,
+    task_queue,
+)
+from loxodon.core.access import require_admin
+from loxodon.core.errors import DomainError, NotFound, PermissionDenied
+from loxodon.core.event_types import KINDS, Channel
+from loxodon.customers.selectors import customer_view, get_customer_for
+from loxodon.desk import forms as desk_forms
+from loxodon.desk.selectors import search as search_all
+from loxodon.desk.selectors import told_us
+from loxodon.org.models import User
+from loxodon.org.selectors import staff_for
+from loxodon.timeline.services import record_repeat
+
+PAGE_SIZE = 25
+
+
+class DeskRequest(HttpRequest):
+    """What a desk view receives: a signed-in member of staff (login_required) and htmx."""
+
+    user: User
+    htmx: Any
+
+
+def desk_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in staff only; unknown/forbidden objects are 404, missing roles 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: DeskRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail) from None
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.detail) from None
+
+    return wrapped
+
+
+def _partial(
+    request: DeskRequest, page: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    return render(request, partial if request.htmx else page, context)
+
+
+@desk_view
+def home(request: DeskRequest) -> HttpResponse:
+    user = request.user
+    queue = request.GET.get("queue", "my-cases")
+    if queue not in QUEUES:
+        queue = "my-cases"
+    sort = request.GET.get("sort", "updated")
+    priority = request.GET.get("priority") or None
+    status = request.GET.get("status") or None
+    if priority not in Priority.values:
+        priority = None
+    if status not in CaseStatus.values:
+        status = None
+    is_task_queue = queue in ("my-tasks", "department")
+    items = (
+        task_queue(user, queue, priority=priority, sort=sort)
+        if is_task_queue
+        else case_queue(user, queue, status=status, priority=priority, sort=sort)
+    )
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = queue_counts(user)
+    context = {
+        "queue": queue,
+        "tabs": [(key, label, counts[key]) for key, label in QUEUES.items()],
+        "page": page,
+        "is_task_queue": is_task_queue,
+        "sort": sort if sort in CASE_SORTS else "updated",
+        "sorts": {
+            "updated": "Recently updated",
+            "oldest": "Waiting longest",
+            "created": "Newest",
+            "priority": "Priority",
+        },
+        "priority": priority or "",
+        "status": status or "",
+        "priorities": Priority.choices,
+        "statuses": [
+            (s, label)
+            for s, label in CaseStatus.choices
+            if s not in ("resolved_confirmed", "closed_unconfirmed")
+        ],
+    }
+    return _partial(request, "desk/home.html", "desk/_queue.html", context)
+
+
+@desk_view
+def customer_page(request: DeskRequest, customer_id: str) -> HttpResponse:
+    channel = request.GET.get("channel") or None
+    kind = request.GET.get("kind") or None
+    cursor = request.GET.get("cursor") or None
+    try:
+        view = customer_view(
+            request.user, customer_id, cursor=cursor, channel=channel, kind=kind, limit=30
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        messages.error(request, exc.detail)
+        return redirect("desk:customer", customer_id=customer_id)
+    context = {
+        "view": view,
+        "customer": view.customer,
+        "channel": channel or "",
+        "kind": kind or "",
+        "channels": Channel.ALL,
+        "kinds": sorted(KINDS.values(), key=lambda k: k.label),
+        "live_customer": view.customer.pk,
+    }
+    if request.htmx:
+        return render(request, "desk/_timeline_page.html", context)
+    context["told_us"] = told_us(request.user, view.customer.pk)
+    context["repeat_form"] = desk_forms.RepeatForm()
+    return render(request, "desk/customer.html", context)
+
+
+@desk_view
+@require_POST
+def customer_repeat(request: DeskRequest, customer_id: str) -> HttpResponse:
+    customer = get_customer_for(request.user, customer_id)
+    form = desk_forms.RepeatForm(request.POST)
+    what = form.cleaned_data["what"] if form.is_valid() else ""
+    record_repeat(customer=customer, actor=request.user, what=what)
+    messages.success(request, "Recorded: the customer had to repeat information.")
+    return redirect("desk:customer", customer_id=customer.pk)
+
+
+def _case_forms(case: Case, contacts: list[Any]) -> dict[str, forms.Form]:
+    allowed = set(case.allowed_actions())
+    candidates: dict[str, Callable[[], forms.Form]] = {
+        "assign": desk_forms.AssignForm,
+        "add_task": desk_forms.TaskForm,
+        "note": desk_forms.NoteForm,
+        "hand_off": desk_forms.HandoffForm,
+        "wait": desk_forms.WaitingForm,
+        "propose_resolution": desk_forms.ProposeForm,
+        "confirm": lambda: desk_forms.ConfirmForm(contacts=contacts),
+        "reopen": desk_forms.ReasonForm,
+        "close_unconfirmed": desk_forms.ReasonForm,
+    }
+    if case.owner_id is not None:
+        allowed.discard("assign")
+    return {name: make() for name, make in candidates.items() if name in allowed}
+
+
+@desk_view
+def case_page(request: DeskRequest, case_id: str) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    contacts = recent_contacts_of(request.user, case.customer_id)
+    tasks = sorted(case.tasks.all(), key=lambda t: (t.department.name, t.created_at))
+    handoffs = list(case.handoffs.all())
+    latest_handoff = handoffs[-1] if handoffs else None
+    context = {
+        "case": case,
+        "customer": case.customer,
+        "tasks_by_department": [(d, list(ts)) for d, ts in groupby(tasks, lambda t: t.department)],
+        "open_tasks": sum(1 for t in tasks if t.status == "open"),
+        "stream": case_stream(request.user, case),
+        "handoffs": handoffs,
+        "handoff_for_me": latest_handoff
+        if latest_handoff and latest_handoff.to_user_id == request.user.pk
+        else None,
+        "forms": _case_forms(case, contacts),
+        "complete_form": desk_forms.CompleteTaskForm(),
+        "live_case": case.pk,
+    }
+    return render(request, "desk/case.html", context)
+
+
+def _run_case_action(request: DeskRequest, case: Case, action: str) -> str:
+    """Validate the form for `action` and call its service; returns a success message."""
+    actor = request.user
+    post = request.POST
+    f: forms.Form
+    if action == "assign":
+        f = desk_forms.AssignForm(post)
+        if f.is_valid():
+            case_services.assign_owner(case=case, owner=f.cleaned_data["owner"], actor=actor)
+            return "Owner assigned."
+    elif action == "add_task":
+        f = desk_forms.TaskForm(post)
+        if f.is_valid():
+            task = case_services.add_task(case=case, actor=actor, **f.cleaned_data)
+            return f"Task added for {task.department.name}."
+    elif action == "note":
+        f = desk_forms.NoteForm(post)
+        if f.is_valid():
+            case_services.add_note(case=case, body=f.cleaned_data["body"], actor=actor)
+            return "Note added."
+    elif action == "hand_off":
+        f = desk_forms.HandoffForm(post)
+        if f.is_valid():
+            h = case_services.hand_off(case=case, actor=actor, **f.cleaned_data)
+            return f"Handed off to {h.to_user.display_name} with your context."
+    elif action == "wait":
+        f = desk_forms.WaitingForm(post)
+        if f.is_valid():
+            case_services.set_waiting(case=case, actor=actor, **f.cleaned_data)
+            return "Updated whose move it is."
+    elif action == "propose_resolution":
+        f = desk_forms.ProposeForm(post)
+        if f.is_valid():
+            case_services.propose_resolution(
+                case=case, summary=f.cleaned_data["summary"], actor=actor
+            )
+            return "Resolution proposed: the case stays open until the customer confirms."
+    elif action == "confirm":
+        f = desk_forms.ConfirmForm(post, contacts=recent_contacts_of(actor, case.customer_id))
+        if f.is_valid():
+            event_id = f.cleaned_data["event_id"]
+            case_services.confirm_resolution(
+                case=case,
+                via=f.cleaned_data["via"],
+                actor=actor,
+                contact_event_id=uuid.UUID(event_id) if event_id else None,
+            )
+            return "The customer's confirmation is recorded: resolved."
+    elif action in ("reopen", "close_unconfirmed"):
+        f = desk_forms.ReasonForm(post)
+        if f.is_valid():
+            verb = (
+                case_services.reopen_case if action == "reopen" else case_services.close_unconfirmed
+            )
+            verb(case=case, reason=f.cleaned_data["reason"], actor=actor)
+            return "Case reopened." if action == "reopen" else "Closed without confirmation."
+    else:
+        raise Http404("unknown action")
+    errors = "; ".join(
+        f"{name.replace('_', ' ')}: {' '.join(str(e) for e in errs)}"
+        for name, errs in f.errors.items()
+    )
+    raise DomainError(errors or "please check the form")
+
+
+@desk_view
+@require_POST
+def case_action(request: DeskRequest, case_id: str, action: str) -> HttpResponse:
+    case = get_case_for(request.user, case_id)
+    try:
+        messages.success(request, _run_case_action(request, case, action))
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, f"Not done: {exc.detail}")
+    return redirect("desk:case", case_id=case.pk)
+
+
+@desk_view
+@require_POST
+def complete_task(request: DeskRequest, task_id: str) -> HttpResponse:
+    task = get_task_for(request.user, task_id)
+    form = desk_forms.CompleteTaskForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError("say what was done (a note is required)")
+        case_services.complete_task(task=task, note=form.cleaned_data["note"], actor=request.user)
+        messages.success(request, f"{task.department.name} task completed.")
+    except DomainError as exc:
+        messages.error(request, f"Not done: {exc.detail}")
+    return redirect(reverse("desk:case", kwargs={"case_id": task.case_id}) + "#tasks")
+
+
+@desk_view
+def search(request: DeskRequest) -> HttpResponse:
+    results = search_all(request.user, request.GET.get("q", ""))
+    return _partial(request, "desk/search.html", "desk/_search_results.html", {"results": results})
+
+
+@desk_view
+def admin_staff(request: DeskRequest) -> HttpResponse:
+    """Administration: staff and their roles (admins only)."""
+    require_admin(request.user)
+    staff = Paginator(staff_for(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "desk/admin_staff.html", {"page": staff})
