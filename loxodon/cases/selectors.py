@@ -35,7 +35,7 @@ def get_case_for(user: Any, case_id: str | uuid.UUID) -> Case:
     require_staff(user)
     pk = parse_uuid(case_id, "case")
     case = (
-        Case.objects.select_related("owner", "site", "customer")
+        Case.objects.select_related("owner__department", "site", "customer")
         .prefetch_related(_tasks(), "handoffs__from_user", "handoffs__to_user")
         .filter(pk=pk)
         .first()
