@@ -10,6 +10,21 @@ from loxodon.core.event_types import Channel
 from loxodon.org.models import Department, User
 
 
+class DeskForm(forms.Form):
+    """Bootstrap classes on every widget."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            css = (
+                "form-select form-select-sm"
+                if isinstance(widget, forms.Select)
+                else ("form-control form-control-sm")
+            )
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
 class StaffChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         dept = f" · {obj.department.name}" if obj.department_id else ""
@@ -24,25 +39,25 @@ def _staff() -> Any:
     )
 
 
-class AssignForm(forms.Form):
+class AssignForm(DeskForm):
     owner = StaffChoice(queryset=_staff(), label="Owner")
 
 
-class TaskForm(forms.Form):
+class TaskForm(DeskForm):
     department = forms.ModelChoiceField(queryset=Department.objects.all(), label="Department")
     title = forms.CharField(max_length=200, label="What needs doing")
     assignee = StaffChoice(queryset=_staff(), required=False, label="Assignee (optional)")
 
 
-class CompleteTaskForm(forms.Form):
+class CompleteTaskForm(DeskForm):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done")
 
 
-class NoteForm(forms.Form):
+class NoteForm(DeskForm):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Internal note")
 
 
-class HandoffForm(forms.Form):
+class HandoffForm(DeskForm):
     to = StaffChoice(queryset=_staff(), label="Hand off to")
     context = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -51,13 +66,13 @@ class HandoffForm(forms.Form):
     )
 
 
-class ProposeForm(forms.Form):
+class ProposeForm(DeskForm):
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), label="What we did / what we believe fixed it"
     )
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(DeskForm):
     via = forms.ChoiceField(
         choices=[(c, c.replace("_", " ").title()) for c in Channel.ALL if c != "system"],
         label="The customer confirmed by",
@@ -73,11 +88,11 @@ class ConfirmForm(forms.Form):
         ]
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(DeskForm):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
 
 
-class WaitingForm(forms.Form):
+class WaitingForm(DeskForm):
     on = forms.ChoiceField(
         choices=[
             ("customer", "Waiting on the customer"),
@@ -89,5 +104,18 @@ class WaitingForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500, label="Why (optional)")
 
 
-class RepeatForm(forms.Form):
+class RepeatForm(DeskForm):
     what = forms.CharField(required=False, max_length=200, label="What did they have to repeat?")
+
+
+class OpenCaseForm(DeskForm):
+    problem = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="The problem, in the customer's words",
+        max_length=20_000,
+    )
+    priority = forms.ChoiceField(
+        choices=[("normal", "Normal"), ("high", "High"), ("urgent", "Urgent"), ("low", "Low")],
+        initial="normal",
+        label="Priority",
+    )

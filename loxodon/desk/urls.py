@@ -18,6 +18,7 @@ urlpatterns = [
     path("search", views.search, name="search"),
     path("customers/<str:customer_id>/", views.customer_page, name="customer"),
     path("customers/<str:customer_id>/repeat", views.customer_repeat, name="customer-repeat"),
+    path("customers/<str:customer_id>/cases", views.open_case, name="customer-open-case"),
     path("cases/<str:case_id>/", views.case_page, name="case"),
     path("cases/<str:case_id>/<slug:action>", views.case_action, name="case-action"),
     path("tasks/<str:task_id>/complete", views.complete_task, name="task-complete"),

@@ -149,7 +149,28 @@ def customer_page(request: DeskRequest, customer_id: str) -> HttpResponse:
         return render(request, "desk/_timeline_page.html", context)
     context["told_us"] = told_us(request.user, view.customer.pk)
     context["repeat_form"] = desk_forms.RepeatForm()
+    context["open_case_form"] = desk_forms.OpenCaseForm()
     return render(request, "desk/customer.html", context)
+
+
+@desk_view
+@require_POST
+def open_case(request: DeskRequest, customer_id: str) -> HttpResponse:
+    """Open one case for the customer's problem, owned by the agent who took it."""
+    customer = get_customer_for(request.user, customer_id)
+    form = desk_forms.OpenCaseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not opened: write the problem in the customer's words.")
+        return redirect("desk:customer", customer_id=customer.pk)
+    case = case_services.open_case(
+        customer=customer,
+        problem=form.cleaned_data["problem"],
+        priority=form.cleaned_data["priority"],
+        owner=request.user,
+        actor=request.user,
+    )
+    messages.success(request, "Case opened: you own it until the customer confirms it is solved.")
+    return redirect("desk:case", case_id=case.pk)
 
 
 @desk_view
@@ -165,20 +186,23 @@ def customer_repeat(request: DeskRequest, customer_id: str) -> HttpResponse:
 
 def _case_forms(case: Case, contacts: list[Any]) -> dict[str, forms.Form]:
     allowed = set(case.allowed_actions())
-    candidates: dict[str, Callable[[], forms.Form]] = {
+    candidates: dict[str, Callable[..., forms.Form]] = {
         "assign": desk_forms.AssignForm,
         "add_task": desk_forms.TaskForm,
         "note": desk_forms.NoteForm,
         "hand_off": desk_forms.HandoffForm,
         "wait": desk_forms.WaitingForm,
         "propose_resolution": desk_forms.ProposeForm,
-        "confirm": lambda: desk_forms.ConfirmForm(contacts=contacts),
+        "confirm": lambda **kw: desk_forms.ConfirmForm(contacts=contacts, **kw),
         "reopen": desk_forms.ReasonForm,
         "close_unconfirmed": desk_forms.ReasonForm,
     }
     if case.owner_id is not None:
         allowed.discard("assign")
-    return {name: make() for name, make in candidates.items() if name in allowed}
+    # Element ids are per action (several forms have a "reason"); field names stay plain.
+    return {
+        name: make(auto_id=f"{name}-%s") for name, make in candidates.items() if name in allowed
+    }
 
 
 @desk_view

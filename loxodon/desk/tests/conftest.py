@@ -19,3 +19,6 @@ def desk(agent: User) -> Client:
     client = Client()
     client.force_login(agent)
     return client
+
+
+from loxodon.desk.tests.browser import chromium, live_desk  # noqa: E402, F401 - fixtures
