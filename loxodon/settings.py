@@ -96,7 +96,11 @@ TEMPLATES = [
 def _database() -> dict[str, object]:
     default_url = f"sqlite:///{VAR_DIR / 'loxodon.sqlite3'}"
     config: dict[str, object] = dict(
-        dj_database_url.parse(os.environ.get("DATABASE_URL", default_url), conn_max_age=0)
+        dj_database_url.parse(
+            os.environ.get("DATABASE_URL", default_url),
+            conn_max_age=int(os.environ.get("LOXODON_CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        )
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers proceed while one writer writes; IMMEDIATE takes the write lock at

@@ -31,14 +31,20 @@ def agent_group(user_id: uuid.UUID | str) -> str:
     return f"agent.{uuid.UUID(str(user_id)).hex}"
 
 
-def _send(group: str, message: dict[str, Any]) -> None:
+def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send every message in one hop to the channel layer (one event-loop round trip)."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
+
+    async def send() -> None:
+        for group, message in messages:
+            await layer.group_send(group, message)
+
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(send)()
     except Exception:  # a lost notification must never undo or fail a committed write
-        log.exception("live notification to %s failed", group)
+        log.exception("live notification to %s group(s) failed", len(messages))
 
 
 def publish_events(rows: Iterable[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID]]) -> None:
@@ -49,22 +55,24 @@ def publish_events(rows: Iterable[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID]]
         by_customer[customer_id].append(str(event_id))
         if case_id is not None:
             by_case[case_id].append(str(event_id))
-    for customer_id, ids in by_customer.items():
-        _send(customer_group(customer_id), {"type": "timeline.events", "event_ids": ids})
-    for case_id, ids in by_case.items():
-        _send(case_group(case_id), {"type": "timeline.events", "event_ids": ids})
+    messages = [
+        (customer_group(cid), {"type": "timeline.events", "event_ids": ids})
+        for cid, ids in by_customer.items()
+    ] + [
+        (case_group(cid), {"type": "timeline.events", "event_ids": ids})
+        for cid, ids in by_case.items()
+    ]
+    _send_all(messages)
 
 
 def screen_pop(
     user_id: uuid.UUID, *, customer_id: uuid.UUID, reason: str, detail: str = ""
 ) -> None:
     """Pop the customer's 360 view on an agent's desk (e.g. a call routed to them)."""
-    _send(
-        agent_group(user_id),
-        {
-            "type": "screen.pop",
-            "customer_id": str(customer_id),
-            "reason": reason,
-            "detail": detail,
-        },
-    )
+    message = {
+        "type": "screen.pop",
+        "customer_id": str(customer_id),
+        "reason": reason,
+        "detail": detail,
+    }
+    _send_all([(agent_group(user_id), message)])
