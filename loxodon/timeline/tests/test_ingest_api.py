@@ -233,3 +233,14 @@ def test_assets_are_registered_on_the_customer(api: Api, customer: dict[str, Any
     assert bad.status_code == 400 and "before purchased_at" in bad.json()["detail"]
     unknown = api.post("/assets", {**body, "customer_id": "00000000-0000-0000-0000-000000000000"})
     assert unknown.status_code == 404
+
+
+def test_an_oversized_batch_is_a_json_413_and_writes_nothing(
+    api: Api, customer: dict[str, Any], settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    events = [event(f"big{n}", customer_id=customer["id"], body="x" * 1000) for n in range(200)]
+    response = api.post("/events/batch", {"events": events})
+    assert response.status_code == 413
+    assert "send fewer events per batch" in response.json()["detail"]
+    assert not Event.objects.filter(external_id__startswith="big").exists()

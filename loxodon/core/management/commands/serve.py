@@ -23,4 +23,5 @@ class Command(BaseCommand):
             workers=options["workers"],
             log_level=options["log_level"],
             lifespan="off",
+            http="loxodon.core.asgi_server:NoDelayH11Protocol",
         )
