@@ -100,7 +100,28 @@ class CustomerView:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _alerts(cases: list[Case], assets: list[Asset], recent_contacts: int) -> list[Alert]:
+NEGATIVE_SATISFACTION = 2  # 1-5 scale: 1 or 2 is an unhappy customer
+
+
+def _survey_alert(survey: Event | None) -> Alert | None:
+    if survey is None:
+        return None
+    score = survey.payload.get("satisfaction")
+    if not isinstance(score, int | float) or score > NEGATIVE_SATISFACTION:
+        return None
+    touchpoint = survey.payload.get("touchpoint")
+    about = f" about {touchpoint}" if touchpoint else ""
+    return Alert(
+        "last_survey_negative",
+        "danger",
+        f"Last survey was negative: satisfaction {score}/5{about} on "
+        f"{timezone.localtime(survey.occurred_at):%d %b %Y}",
+    )
+
+
+def _alerts(
+    cases: list[Case], assets: list[Asset], recent_contacts: int, survey: Event | None = None
+) -> list[Alert]:
     alerts = []
     open_cases = [c for c in cases if c.status in OPEN_STATUSES]
     if open_cases:
@@ -121,6 +142,9 @@ def _alerts(cases: list[Case], assets: list[Asset], recent_contacts: int) -> lis
                 f"{recent_contacts} contacts in the last {days} days: the customer is coming back",
             )
         )
+    survey_alert = _survey_alert(survey)
+    if survey_alert is not None:
+        alerts.append(survey_alert)
     today = timezone.localdate()
     for asset in assets:
         if asset.warranty_until and today <= asset.warranty_until <= today + timedelta(
@@ -149,7 +173,7 @@ def customer_view(
 ) -> CustomerView:
     """The whole customer in a fixed number of queries, whatever the length of their history:
     customer+account+site, identities, open cases, recent closed cases, tasks, assets,
-    recent-contact count, timeline page."""
+    recent-contact count, latest survey, timeline page."""
     customer = get_customer_for(user, customer_id)
     cases = cases_of_customer(user, customer.pk)
     assets = assets_of_customer(user, customer.pk)
@@ -157,6 +181,11 @@ def customer_view(
     recent_contacts = Event.objects.filter(
         customer_id=customer.pk, occurred_at__gte=since, kind__in=CONTACT_KINDS
     ).count()
+    last_survey = (
+        Event.objects.filter(customer_id=customer.pk, kind="survey")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
     page = timeline_page(user, customer.pk, cursor=cursor, channel=channel, kind=kind, limit=limit)
     return CustomerView(
         customer=customer,
@@ -164,7 +193,7 @@ def customer_view(
         identities=list(customer.identities.all()),
         cases=cases,
         assets=assets,
-        alerts=_alerts(cases, assets, recent_contacts),
+        alerts=_alerts(cases, assets, recent_contacts, last_survey),
         timeline=page,
         recent_contacts=recent_contacts,
     )

@@ -81,6 +81,10 @@ class Event(models.Model):
             models.Index(
                 fields=["customer", "channel", "-occurred_at", "-id"], name="event_customer_channel"
             ),
+            # the timeline's kind filter and "latest survey" alert
+            models.Index(
+                fields=["customer", "kind", "-occurred_at", "-id"], name="event_customer_kind"
+            ),
             models.Index(
                 fields=["case", "-occurred_at", "-id"],
                 name="event_case_recent",

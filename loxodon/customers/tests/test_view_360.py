@@ -50,8 +50,8 @@ def _count_view_queries(api: Api, customer_id: str) -> int:
 
 
 # token lookup, customer+account+site, identities, open cases, recent closed cases, tasks,
-# assets, recent-contact count, timeline page
-VIEW_QUERIES = 9
+# assets, recent-contact count, latest survey, timeline page
+VIEW_QUERIES = 10
 
 
 @pytest.mark.parametrize("n_events", [10, 1000])
@@ -120,3 +120,35 @@ def test_old_contacts_do_not_raise_repeat_contact(api: Api, customer: dict[str, 
 
 def test_view_needs_authentication(anonymous: Api, customer: dict[str, Any]) -> None:
     assert anonymous.get(f"/customers/{customer['id']}/view").status_code == 401
+
+
+@pytest.mark.parametrize(("score", "alerted"), [(1, True), (2, True), (3, False), (5, False)])
+def test_last_survey_negative_alert(
+    api: Api, customer: dict[str, Any], score: int, alerted: bool
+) -> None:
+    cid = customer["id"]
+    old_happy = event(
+        "s-old",
+        customer_id=cid,
+        channel="web",
+        kind="survey",
+        occurred_at="2026-01-01T10:00:00+00:00",
+        summary="Survey",
+        payload={"satisfaction": 5},
+    )
+    latest = event(
+        "s-new",
+        customer_id=cid,
+        channel="web",
+        kind="survey",
+        occurred_at="2026-11-01T10:00:00+00:00",
+        summary="Survey",
+        payload={"satisfaction": score, "touchpoint": "service"},
+    )
+    api.post("/events/batch", {"events": [old_happy, latest]})
+    alerts = {a["code"]: a for a in api.get(f"/customers/{cid}/view").json()["alerts"]}
+    assert ("last_survey_negative" in alerts) is alerted
+    if alerted:
+        assert alerts["last_survey_negative"]["message"] == (
+            f"Last survey was negative: satisfaction {score}/5 about service on 01 Nov 2026"
+        )

@@ -281,7 +281,7 @@ def test_customer_and_case_pages_have_fixed_query_counts(
     assert count(f"/desk/cases/{case['id']}/") == CASE_PAGE_QUERIES
 
 
-CUSTOMER_PAGE_QUERIES = 13
+CUSTOMER_PAGE_QUERIES = 14
 CASE_PAGE_QUERIES = 12
 
 
