@@ -43,7 +43,7 @@ def demo_logins_text(*, host: str, port: int) -> str:
         f"  {token}",
         f"  e.g. curl -H 'Authorization: Bearer {token}' {base}/api/v1/sites",
         "",
-        "Story customers (the 360 view in one call; the desk page once the desk is there):",
+        "Story customers (the 360 view: API, then the desk page):",
     ]
     for story, customer in find_story_customers():
         if customer is None:
