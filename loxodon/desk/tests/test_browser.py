@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from loxodon.cases.models import Case
 from loxodon.customers.models import Customer
@@ -48,7 +49,21 @@ def sign_in(browser: Browser, server: LiveServer, username: str, width: int = 13
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Good to see you")
+    ready(page)
     return page
+
+
+def ready(page: Page) -> None:
+    """Wait until the desk's script has run (shortcuts and live updates are active)."""
+    expect(page.locator("body")).to_have_attribute("data-desk-ready", "1")
+
+
+def open_action(page: Page, button: str, action: str) -> Locator:
+    """Expand a case action like an agent (after scripts are ready and the panel has opened)."""
+    ready(page)
+    page.get_by_role("button", name=button).click()
+    expect(page.locator(f"#action-{action}")).to_have_class(re.compile(r"\bshow\b"))
+    return page.locator(f"form[data-action={action}]")
 
 
 def ingest(customer: Customer, ext: str, **fields: Any) -> None:
@@ -109,6 +124,7 @@ def test_story_1_the_hour_long_purchase_becomes_one_case(
     screenshot(page, "customer-360-story1")
 
     # When she opens ONE case and gets consumer sales and finance working through tasks
+    ready(page)
     page.locator("#open-case summary").click()
     page.get_by_label("The problem, in the customer's words").fill(
         "Wants to buy the 12 ProBook 450 G10 configured on the web; sold by the consumer line."
@@ -119,8 +135,7 @@ def test_story_1_the_hour_long_purchase_becomes_one_case(
         ("Sales (consumer)", "Sell the 12 ProBook 450 G10 as configured"),
         ("Finance", "Set up 30-day invoice terms for Northwind"),
     ):
-        page.get_by_role("button", name="Add a task for any department").click()
-        form = page.locator("form[data-action=add_task]")
+        form = open_action(page, "Add a task for any department", "add_task")
         form.get_by_label("Department").select_option(label=department)
         form.get_by_label("What needs doing").fill(title)
         form.get_by_role("button", name="Save").click()
@@ -134,6 +149,7 @@ def test_story_1_the_hour_long_purchase_becomes_one_case(
 
     # And when consumer sales books the order, it lands live on the open customer page
     page.goto(f"{live_desk.url}/desk/customers/{priya.pk}/")
+    ready(page)
     expect(page.locator("body")).to_have_attribute("data-live-state", "connected")
     token = create_api_token(username="oscar")
     response = httpx.post(
@@ -172,13 +188,14 @@ def test_story_2_four_departments_one_owner_customer_confirms(
     daniel = create_customer(name="Daniel Okafor", email="daniel@example.com", verified=True)
     owner = sign_in(chromium, live_desk, "tom")
     owner.goto(f"{live_desk.url}/desk/customers/{daniel.pk}/")
+    ready(owner)
     owner.locator("#open-case summary").click()
     owner.get_by_label("The problem, in the customer's words").fill("My laptop will not power on")
     owner.get_by_role("button", name="Open case — I own it").click()
+    expect(owner.locator(".alert-success")).to_contain_text("Case opened")
     case_url = owner.url
     for dept, _, title in teams:
-        owner.get_by_role("button", name="Add a task for any department").click()
-        form = owner.locator("form[data-action=add_task]")
+        form = open_action(owner, "Add a task for any department", "add_task")
         form.get_by_label("Department").select_option(value=str(departments[dept].pk))
         form.get_by_label("What needs doing").fill(title)
         form.get_by_role("button", name="Save").click()
@@ -187,7 +204,11 @@ def test_story_2_four_departments_one_owner_customer_confirms(
     # Each department finds its task in its own queue and completes it
     for n, (_dept, username, title) in enumerate(teams):
         agent = sign_in(chromium, live_desk, username)
+        ready(agent)
         agent.get_by_role("tab", name="My department's open tasks").click()
+        expect(agent.get_by_role("tab", name="My department's open tasks")).to_have_attribute(
+            "aria-selected", "true"
+        )
         agent.get_by_role("link", name=title).click()
         agent.get_by_label(f"What was done: {title}").fill(f"{title}: done")
         agent.get_by_role("button", name=f"Complete task: {title}").click()
@@ -200,6 +221,7 @@ def test_story_2_four_departments_one_owner_customer_confirms(
     # The case is NOT resolved until the customer confirms, recorded by the one owner
     owner.goto(case_url)
     expect(owner.locator("header .badge").first).to_have_text("Resolution proposed")
+    ready(owner)
     owner.get_by_role("button", name="Record the customer's confirmation").click()
     owner.locator("form[data-action=confirm]").get_by_label(
         "The customer confirmed by"
@@ -234,6 +256,7 @@ def test_search_is_keyboard_friendly_and_pages_look_right(
         )
     page = sign_in(chromium, live_desk, "kim")
     screenshot(page, "home-queues")
+    ready(page)
     page.keyboard.press("/")
     page.keyboard.type("+44 (0)1632-960001")
     page.keyboard.press("Enter")
@@ -246,6 +269,7 @@ def test_search_is_keyboard_friendly_and_pages_look_right(
     expect(page.locator(":focus")).to_contain_text("Jo Bloggs")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Jo Bloggs")
+    ready(page)
     # Load more appends older events without reloading
     expect(page.locator("#timeline-items > li.timeline-item")).to_have_count(30)
     page.get_by_role("button", name="Load more").click()

@@ -11,8 +11,10 @@
     if (box) { e.preventDefault(); box.focus(); box.select(); }
   });
 
-  // Live: one WebSocket per page; new timeline events and screen-pops arrive here.
   var body = document.body;
+  body.dataset.deskReady = "1";  // shortcuts are active (browser tests wait for this)
+
+  // Live: one WebSocket per page; new timeline events and screen-pops arrive here.
   if (!body.dataset.live) return;
   var params = [];
   if (body.dataset.liveCustomer) params.push("customer=" + encodeURIComponent(body.dataset.liveCustomer));
