@@ -59,7 +59,11 @@ def search(user: Any, q: str, limit: int = 10) -> SearchResults:
             .order_by("-updated_at")[:limit]
         )
     accounts = (
-        list(Account.objects.filter(name__icontains=q).order_by("name")[:limit])
+        list(
+            Account.objects.filter(name__icontains=q)
+            .prefetch_related("contacts")
+            .order_by("name")[:limit]
+        )
         if len(q) >= 2
         else []
     )

@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from loxodon.core.access import require_staff
 from loxodon.core.errors import NotFound
 from loxodon.org.models import ApiToken, Department, Site, User
-from loxodon.org.services import token_digest
+from loxodon.org.services import record_token_use, token_digest
 
 
 def user_for_token(raw: str) -> User | None:
@@ -20,10 +19,7 @@ def user_for_token(raw: str) -> User | None:
     )
     if token is None:
         return None
-    now = timezone.now()
-    # Record use at most once a minute so a busy integration does not write on every request.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    record_token_use(token=token)
     return token.user
 
 

@@ -29,6 +29,14 @@ def create_api_token(*, username: str, name: str = "") -> str:
     return raw
 
 
+def record_token_use(*, token: ApiToken) -> None:
+    """Stamp when a token was last used, at most once a minute (busy integrations stay cheap)."""
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
 def revoke_api_token(*, token: ApiToken) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at", "updated_at"])

@@ -399,3 +399,16 @@ def test_internal_events_can_be_excluded_for_customer_facing_outputs(
     assert "Public reply" in [e.summary for e in public]
     assert not any(e.internal for e in public)
     assert all(e.kind not in ("note", "handoff", "repeat") for e in public)
+
+
+def test_search_query_count_does_not_grow_with_accounts(desk: Client, api: Api) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert desk.get("/desk/search", {"q": "haulage"}).status_code == 200
+        return len(ctx.captured_queries)
+
+    api.post("/customers", {"name": "A One", "account": {"name": "Haulage One"}})
+    few = count()
+    for n in range(5):
+        api.post("/customers", {"name": f"B {n}", "account": {"name": f"Haulage {n}"}})
+    assert count() == few

@@ -82,3 +82,13 @@ def test_only_the_admin_role_may_use_django_admin(site: object) -> None:
     assert agent_client.login(username="plain", password="pw-for-agent-1")
     assert admin_client.get("/admin/org/site/").status_code == 200
     assert agent_client.get("/admin/org/site/").status_code == 302  # to the admin login
+
+
+def test_token_use_is_stamped_at_most_once_a_minute(agent: User) -> None:
+    raw = create_api_token(username="ann")
+    api = Api(raw)
+    api.get("/sites")
+    first = ApiToken.objects.get().last_used_at
+    assert first is not None
+    api.get("/sites")
+    assert ApiToken.objects.get().last_used_at == first
