@@ -85,3 +85,12 @@ def customer(api: Api) -> dict[str, Any]:
     )
     assert response.status_code == 201, response.content
     return dict(response.json())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def short_lived_connections() -> None:
+    """Tests start server threads (browser, WebSocket, concurrency tests); with persistent
+    connections those threads would keep the test database open and block its teardown."""
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
