@@ -22,6 +22,8 @@ class BenchConfig:
     db_path: Path
     view_requests: int
     heavy_requests: int
+    desk_requests: int
+    desk_heavy_requests: int
     batches: int
     batch_size: int
     workers: int
@@ -55,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--heavy-requests", type=_positive, default=100, help="360-view requests, heavy customers"
     )
+    p.add_argument(
+        "--desk-requests",
+        type=_positive,
+        default=200,
+        help="desk customer-page and case-page requests each, typical customers",
+    )
+    p.add_argument(
+        "--desk-heavy-requests",
+        type=_positive,
+        default=50,
+        help="desk customer-page and case-page requests each, heavy customers",
+    )
     p.add_argument("--batches", type=_positive, default=20, help="ingest batches to post")
     p.add_argument("--batch-size", type=_positive, default=1000, help="events per batch (<=1000)")
     p.add_argument("--workers", type=_positive, default=1, help="uvicorn worker processes")
@@ -78,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         db_path=db,
         view_requests=a.requests,
         heavy_requests=a.heavy_requests,
+        desk_requests=a.desk_requests,
+        desk_heavy_requests=a.desk_heavy_requests,
         batches=a.batches,
         batch_size=a.batch_size,
         workers=a.workers,

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from bench.config import BENCH_USER, BenchConfig, parse_args
+from bench.desk import DeskSample, measure_desk, sample_desk, set_desk_password
 from bench.loader import FixtureError, LoadInfo, load_in_child, log
 from bench.machine import bench_peak_rss_mb, code_version, machine_info
 from bench.measure import measure_ingest, measure_views
@@ -111,9 +112,24 @@ def sample_customers(config: BenchConfig, info: LoadInfo) -> Sample:
     )
 
 
+def desk_sample(config: BenchConfig, info: LoadInfo, api: Sample) -> DeskSample:
+    """Customers and cases for the desk pages, apart from those the API measurements touch.
+    Its own random generator: the API measurements get the same customers as without it."""
+    return sample_desk(
+        config.db_path,
+        info.heavy_rowids,
+        [*api.warm, *api.viewed, *api.ingest],
+        config.desk_requests,
+        config.desk_heavy_requests,
+        random.Random(f"desk-{config.seed}"),
+    )
+
+
 def measure(config: BenchConfig, info: LoadInfo) -> dict[str, Any]:
     """Start the server, run every measurement, stop the server (always)."""
     sample = sample_customers(config, info)
+    desk = desk_sample(config, info, sample)
+    desk_password = set_desk_password(config, BENCH_USER)
     with running_server(config) as server:
         log(f"server up at {server.base_url} (workers={config.workers})")
         token = server.create_token(BENCH_USER)
@@ -123,11 +139,13 @@ def measure(config: BenchConfig, info: LoadInfo) -> dict[str, Any]:
             view_typical, view_heavy = measure_views(
                 client, sample.warm, sample.viewed, sample.heavy
             )
+        desk_pages = measure_desk(server.base_url, BENCH_USER, desk_password, desk)
         server_rss = round(server.peak_rss_mb(), 1)
     return {
         "ingest": ingest,
         "view_typical": view_typical,
         "view_heavy": view_heavy,
+        **desk_pages,
         "peak_rss_mb": {"server": server_rss, "bench": bench_peak_rss_mb()},
     }
 
