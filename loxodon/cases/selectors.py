@@ -19,10 +19,12 @@ from django.db.models import (
 
 from loxodon.cases.models import OPEN_STATUSES, Case, Task, TaskStatus
 from loxodon.core.access import require_staff
+from loxodon.core.cursor import decode_cursor, encode_cursor
 from loxodon.core.errors import NotFound
 from loxodon.core.event_types import CONTACT_KINDS
 from loxodon.core.ids import parse_uuid
 from loxodon.timeline.models import Event
+from loxodon.timeline.selectors import TimelinePage
 
 
 def _tasks() -> Prefetch:
@@ -156,14 +158,24 @@ def task_queue(
     return qs.annotate(priority_rank=rank).order_by(order, "-id")
 
 
-def case_stream(user: Any, case: Case, limit: int = 200) -> list[Event]:
-    """Everything that happened on the case, from every department, newest first."""
+def case_stream(
+    user: Any, case: Case, *, cursor: str | None = None, limit: int = 30
+) -> TimelinePage:
+    """Everything that happened on the case, from every department, newest first, paged."""
     require_staff(user)
-    return list(
-        Event.objects.filter(case_id=case.pk)
-        .select_related("actor", "actor__department", "site")
-        .order_by("-occurred_at", "-id")[:limit]
+    qs = Event.objects.filter(case_id=case.pk)
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+    rows = list(
+        qs.select_related("actor", "actor__department", "site").order_by("-occurred_at", "-id")[
+            : limit + 1
+        ]
     )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id) if more and rows else None
+    return TimelinePage(items=rows, next_cursor=next_cursor)
 
 
 def recent_contacts_of(user: Any, customer_id: uuid.UUID, limit: int = 10) -> list[Event]:

@@ -208,6 +208,9 @@ def _case_forms(case: Case, contacts: list[Any]) -> dict[str, forms.Form]:
 @desk_view
 def case_page(request: DeskRequest, case_id: str) -> HttpResponse:
     case = get_case_for(request.user, case_id)
+    stream = case_stream(request.user, case, cursor=request.GET.get("cursor") or None)
+    if request.htmx and request.GET.get("cursor"):
+        return render(request, "desk/_stream_page.html", {"case": case, "stream": stream})
     contacts = recent_contacts_of(request.user, case.customer_id)
     tasks = sorted(case.tasks.all(), key=lambda t: (t.department.name, t.created_at))
     handoffs = list(case.handoffs.all())
@@ -217,7 +220,7 @@ def case_page(request: DeskRequest, case_id: str) -> HttpResponse:
         "customer": case.customer,
         "tasks_by_department": [(d, list(ts)) for d, ts in groupby(tasks, lambda t: t.department)],
         "open_tasks": sum(1 for t in tasks if t.status == "open"),
-        "stream": case_stream(request.user, case),
+        "stream": stream,
         "handoffs": handoffs,
         "handoff_for_me": latest_handoff
         if latest_handoff and latest_handoff.to_user_id == request.user.pk

@@ -81,9 +81,12 @@ class Event(models.Model):
             models.Index(
                 fields=["customer", "channel", "-occurred_at", "-id"], name="event_customer_channel"
             ),
-            # the timeline's kind filter and "latest survey" alert
+            # "latest survey" alert: partial, so other events' inserts do not maintain it (a full
+            # (customer, kind) index cost ~20% of batch-ingest throughput)
             models.Index(
-                fields=["customer", "kind", "-occurred_at", "-id"], name="event_customer_kind"
+                fields=["customer", "-occurred_at", "-id"],
+                name="event_customer_survey",
+                condition=models.Q(kind="survey"),
             ),
             models.Index(
                 fields=["case", "-occurred_at", "-id"],

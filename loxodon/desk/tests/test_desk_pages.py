@@ -412,3 +412,32 @@ def test_search_query_count_does_not_grow_with_accounts(desk: Client, api: Api) 
     for n in range(5):
         api.post("/customers", {"name": f"B {n}", "account": {"name": f"Haulage {n}"}})
     assert count() == few
+
+
+def test_case_stream_pages_its_history(desk: Client, api: Api, customer: dict[str, Any]) -> None:
+    cid = api.post(
+        "/cases", {"customer_id": customer["id"], "problem": "Long story", "owner": "ann"}
+    ).json()["id"]
+    history = [
+        event(
+            f"h{n:03d}",
+            customer_id=customer["id"],
+            case_id=cid,
+            occurred_at=f"2026-09-{1 + n // 24:02d}T{n % 24:02d}:00:00Z",
+        )
+        for n in range(70)
+    ]
+    api.post("/events/batch", {"events": history})
+    page = desk.get(f"/desk/cases/{cid}/").content.decode()
+    assert page.count('class="timeline-item') == 30
+    seen = set(re.findall(r'id="event-([0-9a-f-]+)"', page))
+    cursor = re.search(r'hx-get="\?cursor=([^"]+)"', page)
+    while cursor:
+        more = desk.get(f"/desk/cases/{cid}/", {"cursor": cursor[1]}, HTTP_HX_REQUEST="true")
+        body = more.content.decode()
+        assert "<html" not in body
+        found = set(re.findall(r'id="event-([0-9a-f-]+)"', body))
+        assert not found & seen
+        seen |= found
+        cursor = re.search(r'hx-get="\?cursor=([^"]+)"', body)
+    assert len(seen) == 72  # 70 delivered + case opened + owner assigned
