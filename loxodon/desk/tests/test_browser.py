@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -69,7 +70,14 @@ def open_action(page: Page, button: str, action: str) -> Locator:
 def ingest(customer: Customer, ext: str, **fields: Any) -> None:
     """Ingest as a channel adapter would: from a worker thread, not Playwright's loop thread."""
     draft = EventDraft(source="test", external_id=ext, customer_id=customer.pk, **fields)
-    worker = threading.Thread(target=ingest_events, args=([draft],))
+
+    def run() -> None:
+        try:
+            ingest_events([draft])
+        finally:
+            connection.close()  # this thread's own connection; it would outlive the test
+
+    worker = threading.Thread(target=run)
     worker.start()
     worker.join(timeout=30)
 
