@@ -35,7 +35,7 @@ from loxodon.cases.selectors import (
     task_queue,
 )
 from loxodon.core.access import require_admin
-from loxodon.core.errors import DomainError, NotFound, PermissionDenied
+from loxodon.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from loxodon.core.event_types import KINDS, Channel
 from loxodon.customers.selectors import customer_view, get_customer_for
 from loxodon.desk import forms as desk_forms
@@ -208,7 +208,11 @@ def _case_forms(case: Case, contacts: list[Any]) -> dict[str, forms.Form]:
 @desk_view
 def case_page(request: DeskRequest, case_id: str) -> HttpResponse:
     case = get_case_for(request.user, case_id)
-    stream = case_stream(request.user, case, cursor=request.GET.get("cursor") or None)
+    try:
+        stream = case_stream(request.user, case, cursor=request.GET.get("cursor") or None)
+    except InvalidInput as exc:
+        messages.error(request, exc.detail)
+        return redirect("desk:case", case_id=case.pk)
     if request.htmx and request.GET.get("cursor"):
         return render(request, "desk/_stream_page.html", {"case": case, "stream": stream})
     contacts = recent_contacts_of(request.user, case.customer_id)

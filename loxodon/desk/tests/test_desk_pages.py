@@ -441,3 +441,17 @@ def test_case_stream_pages_its_history(desk: Client, api: Api, customer: dict[st
         seen |= found
         cursor = re.search(r'hx-get="\?cursor=([^"]+)"', body)
     assert len(seen) == 72  # 70 delivered + case opened + owner assigned
+
+
+def test_bad_page_parameters_get_a_message_not_an_error(
+    desk: Client, api: Api, customer: dict[str, Any]
+) -> None:
+    cid = api.post(
+        "/cases", {"customer_id": customer["id"], "problem": "x", "owner": "ann"}
+    ).json()["id"]
+    for url in (f"/desk/cases/{cid}/", f"/desk/customers/{customer['id']}/"):
+        response = desk.get(url, {"cursor": "garbage"}, follow=True)
+        assert response.status_code == 200
+        assert "cursor &#x27;garbage&#x27; is not valid" in response.content.decode()
+    filtered = desk.get(f"/desk/customers/{customer['id']}/", {"channel": "pigeon"}, follow=True)
+    assert "unknown channel" in filtered.content.decode()
