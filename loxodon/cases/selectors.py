@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Case as When_
+from django.db.models import Case as SqlCase
 from django.db.models import (
     Count,
     IntegerField,
@@ -106,9 +106,10 @@ def queue_counts(user: Any) -> dict[str, int]:
     }
 
 
-def _priority_rank() -> Any:
-    return When_(
-        *[When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()],
+def _priority_rank(field: str = "priority") -> Any:
+    """Urgent first: the priority as a sortable number (for a case, or `case__priority`)."""
+    return SqlCase(
+        *[When(**{field: p}, then=Value(rank)) for p, rank in PRIORITY_RANK.items()],
         default=Value(9),
         output_field=IntegerField(),
     )
@@ -144,18 +145,9 @@ def task_queue(
     )
     if priority:
         qs = qs.filter(case__priority=priority)
-    order = {
-        "updated": "-updated_at",
-        "oldest": "created_at",
-        "created": "-created_at",
-        "priority": "priority_rank",
-    }.get(sort, "-updated_at")
-    rank = When_(
-        *[When(case__priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
-        default=Value(9),
-        output_field=IntegerField(),
+    return qs.annotate(priority_rank=_priority_rank("case__priority")).order_by(
+        CASE_SORTS.get(sort, "-updated_at"), "-id"
     )
-    return qs.annotate(priority_rank=rank).order_by(order, "-id")
 
 
 def case_stream(

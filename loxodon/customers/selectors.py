@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -55,7 +55,7 @@ def _search_condition(q: str) -> Q:
     for kind in ("email", "phone", "account_number"):
         try:
             values.add(normalise_identity(kind, q))
-        except Exception:  # noqa: S112 - q simply is not that kind of identifier
+        except InvalidInput:  # q simply is not that kind of identifier
             continue
     ids = Identity.objects.filter(value__in=values).values("customer_id")
     return condition | Q(pk__in=ids)
@@ -97,7 +97,6 @@ class CustomerView:
     alerts: list[Alert]
     timeline: TimelinePage
     recent_contacts: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 NEGATIVE_SATISFACTION = 2  # 1-5 scale: 1 or 2 is an unhappy customer

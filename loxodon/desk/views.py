@@ -184,24 +184,88 @@ def customer_repeat(request: DeskRequest, customer_id: str) -> HttpResponse:
     return redirect("desk:customer", customer_id=customer.pk)
 
 
+def _assign(case: Case, actor: User, data: dict[str, Any]) -> str:
+    case_services.assign_owner(case=case, owner=data["owner"], actor=actor)
+    return "Owner assigned."
+
+
+def _add_task(case: Case, actor: User, data: dict[str, Any]) -> str:
+    task = case_services.add_task(case=case, actor=actor, **data)
+    return f"Task added for {task.department.name}."
+
+
+def _note(case: Case, actor: User, data: dict[str, Any]) -> str:
+    case_services.add_note(case=case, body=data["body"], actor=actor)
+    return "Note added."
+
+
+def _hand_off(case: Case, actor: User, data: dict[str, Any]) -> str:
+    handoff = case_services.hand_off(case=case, actor=actor, **data)
+    return f"Handed off to {handoff.to_user.display_name} with your context."
+
+
+def _wait(case: Case, actor: User, data: dict[str, Any]) -> str:
+    case_services.set_waiting(case=case, actor=actor, **data)
+    return "Updated whose move it is."
+
+
+def _propose(case: Case, actor: User, data: dict[str, Any]) -> str:
+    case_services.propose_resolution(case=case, summary=data["summary"], actor=actor)
+    return "Resolution proposed: the case stays open until the customer confirms."
+
+
+def _confirm(case: Case, actor: User, data: dict[str, Any]) -> str:
+    event_id = data["event_id"]
+    case_services.confirm_resolution(
+        case=case,
+        via=data["via"],
+        actor=actor,
+        contact_event_id=uuid.UUID(event_id) if event_id else None,
+    )
+    return "The customer's confirmation is recorded: resolved."
+
+
+def _reopen(case: Case, actor: User, data: dict[str, Any]) -> str:
+    case_services.reopen_case(case=case, reason=data["reason"], actor=actor)
+    return "Case reopened."
+
+
+def _close_unconfirmed(case: Case, actor: User, data: dict[str, Any]) -> str:
+    case_services.close_unconfirmed(case=case, reason=data["reason"], actor=actor)
+    return "Closed without confirmation."
+
+
+# Each case action: the form that validates it and the service call that performs it. The case
+# page offers the ones `case.allowed_actions()` names; the services refuse the rest anyway.
+CASE_ACTIONS: dict[str, tuple[type[forms.Form], Callable[[Case, User, dict[str, Any]], str]]] = {
+    "assign": (desk_forms.AssignForm, _assign),
+    "add_task": (desk_forms.TaskForm, _add_task),
+    "note": (desk_forms.NoteForm, _note),
+    "hand_off": (desk_forms.HandoffForm, _hand_off),
+    "wait": (desk_forms.WaitingForm, _wait),
+    "propose_resolution": (desk_forms.ProposeForm, _propose),
+    "confirm": (desk_forms.ConfirmForm, _confirm),
+    "reopen": (desk_forms.ReasonForm, _reopen),
+    "close_unconfirmed": (desk_forms.ReasonForm, _close_unconfirmed),
+}
+
+
+def _action_form(action: str, contacts: list[Any], *args: Any, **kwargs: Any) -> forms.Form:
+    form_class = CASE_ACTIONS[action][0]
+    if form_class is desk_forms.ConfirmForm:
+        kwargs["contacts"] = contacts
+    return form_class(*args, **kwargs)
+
+
 def _case_forms(case: Case, contacts: list[Any]) -> dict[str, forms.Form]:
     allowed = set(case.allowed_actions())
-    candidates: dict[str, Callable[..., forms.Form]] = {
-        "assign": desk_forms.AssignForm,
-        "add_task": desk_forms.TaskForm,
-        "note": desk_forms.NoteForm,
-        "hand_off": desk_forms.HandoffForm,
-        "wait": desk_forms.WaitingForm,
-        "propose_resolution": desk_forms.ProposeForm,
-        "confirm": lambda **kw: desk_forms.ConfirmForm(contacts=contacts, **kw),
-        "reopen": desk_forms.ReasonForm,
-        "close_unconfirmed": desk_forms.ReasonForm,
-    }
     if case.owner_id is not None:
         allowed.discard("assign")
     # Element ids are per action (several forms have a "reason"); field names stay plain.
     return {
-        name: make(auto_id=f"{name}-%s") for name, make in candidates.items() if name in allowed
+        name: _action_form(name, contacts, auto_id=f"{name}-%s")
+        for name in CASE_ACTIONS
+        if name in allowed
     }
 
 
@@ -238,65 +302,15 @@ def case_page(request: DeskRequest, case_id: str) -> HttpResponse:
 
 def _run_case_action(request: DeskRequest, case: Case, action: str) -> str:
     """Validate the form for `action` and call its service; returns a success message."""
-    actor = request.user
-    post = request.POST
-    f: forms.Form
-    if action == "assign":
-        f = desk_forms.AssignForm(post)
-        if f.is_valid():
-            case_services.assign_owner(case=case, owner=f.cleaned_data["owner"], actor=actor)
-            return "Owner assigned."
-    elif action == "add_task":
-        f = desk_forms.TaskForm(post)
-        if f.is_valid():
-            task = case_services.add_task(case=case, actor=actor, **f.cleaned_data)
-            return f"Task added for {task.department.name}."
-    elif action == "note":
-        f = desk_forms.NoteForm(post)
-        if f.is_valid():
-            case_services.add_note(case=case, body=f.cleaned_data["body"], actor=actor)
-            return "Note added."
-    elif action == "hand_off":
-        f = desk_forms.HandoffForm(post)
-        if f.is_valid():
-            h = case_services.hand_off(case=case, actor=actor, **f.cleaned_data)
-            return f"Handed off to {h.to_user.display_name} with your context."
-    elif action == "wait":
-        f = desk_forms.WaitingForm(post)
-        if f.is_valid():
-            case_services.set_waiting(case=case, actor=actor, **f.cleaned_data)
-            return "Updated whose move it is."
-    elif action == "propose_resolution":
-        f = desk_forms.ProposeForm(post)
-        if f.is_valid():
-            case_services.propose_resolution(
-                case=case, summary=f.cleaned_data["summary"], actor=actor
-            )
-            return "Resolution proposed: the case stays open until the customer confirms."
-    elif action == "confirm":
-        f = desk_forms.ConfirmForm(post, contacts=recent_contacts_of(actor, case.customer_id))
-        if f.is_valid():
-            event_id = f.cleaned_data["event_id"]
-            case_services.confirm_resolution(
-                case=case,
-                via=f.cleaned_data["via"],
-                actor=actor,
-                contact_event_id=uuid.UUID(event_id) if event_id else None,
-            )
-            return "The customer's confirmation is recorded: resolved."
-    elif action in ("reopen", "close_unconfirmed"):
-        f = desk_forms.ReasonForm(post)
-        if f.is_valid():
-            verb = (
-                case_services.reopen_case if action == "reopen" else case_services.close_unconfirmed
-            )
-            verb(case=case, reason=f.cleaned_data["reason"], actor=actor)
-            return "Case reopened." if action == "reopen" else "Closed without confirmation."
-    else:
+    if action not in CASE_ACTIONS:
         raise Http404("unknown action")
+    contacts = recent_contacts_of(request.user, case.customer_id) if action == "confirm" else []
+    form = _action_form(action, contacts, request.POST)
+    if form.is_valid():
+        return CASE_ACTIONS[action][1](case, request.user, form.cleaned_data)
     errors = "; ".join(
         f"{name.replace('_', ' ')}: {' '.join(str(e) for e in errs)}"
-        for name, errs in f.errors.items()
+        for name, errs in form.errors.items()
     )
     raise DomainError(errors or "please check the form")
 

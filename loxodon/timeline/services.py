@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from loxodon.core import live
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
@@ -187,8 +188,8 @@ def _ingest(
                 event_id=str(event.id),
             )
     fresh = [i for key, i in first_index.items() if key not in existing]
-    customer_ids = _resolve_customers(drafts, fresh, indexed=indexed)
     sites = _sites_by_code({drafts[i].site for i in fresh if drafts[i].site})
+    customer_ids = _resolve_customers(drafts, fresh, sites, indexed=indexed)
     actors = _staff_by_username({drafts[i].actor for i in fresh if drafts[i].actor})
 
     new_events: dict[tuple[str, str], Event] = {}
@@ -213,20 +214,14 @@ def _ingest(
     if new_events:
         Event.objects.bulk_create(list(new_events.values()))
         _publish_on_commit(new_events.values())
-    results = []
-    for d in drafts:
-        if d.key in new_events:
-            results.append(IngestResult(new_events[d.key], created=True))
-        else:
-            results.append(IngestResult(existing[d.key], created=False))
-    # A key repeated inside this batch is created once; later copies report "existing".
-    seen: set[tuple[str, str]] = set()
-    for n, d in enumerate(drafts):
-        if results[n].created:
-            if d.key in seen:
-                results[n] = IngestResult(results[n].event, created=False)
-            seen.add(d.key)
-    return results
+    # A key repeated inside this batch is created once (at its first index); the copies after
+    # it report "existing", like any repeat.
+    return [
+        IngestResult(new_events[d.key], created=first_index[d.key] == n)
+        if d.key in new_events
+        else IngestResult(existing[d.key], created=False)
+        for n, d in enumerate(drafts)
+    ]
 
 
 def _staff_by_username(usernames: set[str | None]) -> dict[str | None, User]:
@@ -252,7 +247,11 @@ def _sites_by_code(codes: set[str | None]) -> dict[str | None, Site]:
 
 
 def _resolve_customers(
-    drafts: Sequence[EventDraft], fresh: list[int], *, indexed: bool
+    drafts: Sequence[EventDraft],
+    fresh: list[int],
+    sites: dict[str | None, Site],
+    *,
+    indexed: bool,
 ) -> dict[int, uuid.UUID]:
     """Customer id for each fresh draft: given, via its case, or resolved from identifiers."""
     from loxodon.cases.models import Case  # cases depend on the timeline, not the reverse
@@ -283,7 +282,7 @@ def _resolve_customers(
             raise InvalidInput(f"{where}case '{d.case_id}' belongs to another customer")
 
     if refs:
-        _resolve_refs(drafts, refs, out, indexed=indexed)
+        _resolve_refs(drafts, refs, out, sites)
         for i in refs:
             d = drafts[i]
             if d.case_id is not None and case_customer[d.case_id] != out[i]:
@@ -298,8 +297,7 @@ def _resolve_refs(
     drafts: Sequence[EventDraft],
     refs: dict[int, list[tuple[str, str]]],
     out: dict[int, uuid.UUID],
-    *,
-    indexed: bool,
+    sites: dict[str | None, Site],
 ) -> None:
     by_kind: dict[str, set[str]] = {}
     for pairs in refs.values():
@@ -326,8 +324,9 @@ def _resolve_refs(
             continue
         d = drafts[i]
         name = (d.customer or {}).get("name") or pairs[0][1]
-        site = Site.objects.filter(code=d.site).first() if d.site else None
-        (customer,) = create_customers_for_contacts([(name, pairs)], source=d.source, site=site)
+        (customer,) = create_customers_for_contacts(
+            [(name, pairs)], source=d.source, site=sites.get(d.site) if d.site else None
+        )
         for pair in pairs:
             created_for[pair] = customer.pk
         out[i] = customer.pk
@@ -354,8 +353,6 @@ def record_event(
     """An event written by one of Loxodon's own services (case work, notes, assets)."""
     if kind not in KINDS:
         raise ValueError(f"unregistered event kind {kind!r}")
-    from django.utils import timezone
-
     payload = payload or {}
     external_id = uuid.uuid4().hex
     raw = json.dumps([kind, summary, body, payload], sort_keys=True, default=str)
