@@ -10,10 +10,15 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
 from loxodon.cases.api import router as cases_router
+from loxodon.channels.chat.api import router as chat_router
+from loxodon.channels.email.api import router as email_router
+from loxodon.channels.voice.api import router as voice_router
+from loxodon.channels.web.api import router as web_router
 from loxodon.core.errors import DomainError
 from loxodon.customers.api import router as customers_router
 from loxodon.org.api import router as org_router
 from loxodon.org.selectors import user_for_token
+from loxodon.outbound.api import router as outbound_router
 from loxodon.timeline.api import router as timeline_router
 
 
@@ -79,3 +84,8 @@ api.add_router("/", org_router)
 api.add_router("/", customers_router)
 api.add_router("/", timeline_router)
 api.add_router("/", cases_router)
+api.add_router("/", outbound_router)
+api.add_router("/channels/email/", email_router)
+api.add_router("/channels/voice/", voice_router)
+api.add_router("/channels/chat/", chat_router)
+api.add_router("/channels/web/", web_router)

@@ -15,14 +15,27 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs Django set up first
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from loxodon.desk.routing import websocket_urlpatterns  # noqa: E402
+from loxodon.channels.chat.routing import (  # noqa: E402
+    websocket_urlpatterns as chat_websockets,
+)
+from loxodon.desk.routing import websocket_urlpatterns as desk_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # The chat widget is embedded in the company's own sites (other origins); its consumer
+        # checks the origin against the web property itself, so it is routed before the
+        # allowed-hosts validator that guards the desk's socket.
+        "websocket": URLRouter(
+            [
+                *chat_websockets,
+                re_path(
+                    r"",
+                    AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(desk_websockets))),
+                ),
+            ]
         ),
     }
 )

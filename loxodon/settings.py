@@ -54,8 +54,14 @@ INSTALLED_APPS = [
     "loxodon.customers",
     "loxodon.timeline",
     "loxodon.cases",
-    "loxodon.channels",
+    "loxodon.channels.email",
+    "loxodon.channels.voice",
+    "loxodon.channels.chat",
+    "loxodon.channels.web",
+    "loxodon.outbound",
     "loxodon.desk",
+    "django_tasks",
+    "django_tasks_db",
     "django_htmx",
     "loxodon.demo",
 ]
@@ -189,6 +195,33 @@ LOXODON_SUPPORT_EMAIL = os.environ.get("LOXODON_SUPPORT_EMAIL", "support@loxodon
 DEFAULT_FROM_EMAIL = LOXODON_SUPPORT_EMAIL
 # Raw inbound mail is spooled here (Maildir-style tmp/ and new/) before it is acknowledged.
 LOXODON_MAIL_SPOOL = os.environ.get("LOXODON_MAIL_SPOOL", str(VAR_DIR / "mail"))
+
+# Inbound attachments: largest single file and total per message; larger parts are dropped
+# from storage (the raw message is still kept) and the event says so.
+LOXODON_MAX_ATTACHMENT_BYTES = int(os.environ.get("LOXODON_MAX_ATTACHMENT_BYTES", str(10 << 20)))
+LOXODON_MAX_ATTACHMENTS_BYTES = int(os.environ.get("LOXODON_MAX_ATTACHMENTS_BYTES", str(25 << 20)))
+# Department updates to a customer within this window go out as one consolidated message.
+LOXODON_DIGEST_WINDOW_SECONDS = int(os.environ.get("LOXODON_DIGEST_WINDOW_SECONDS", "7200"))
+# IMAP mailbox polled by `loxodon fetch_mail` (optional; the SMTP listener needs none of these).
+LOXODON_IMAP_HOST = os.environ.get("LOXODON_IMAP_HOST", "")
+LOXODON_IMAP_PORT = int(os.environ.get("LOXODON_IMAP_PORT", "993"))
+LOXODON_IMAP_USER = os.environ.get("LOXODON_IMAP_USER", "")
+LOXODON_IMAP_PASSWORD = os.environ.get("LOXODON_IMAP_PASSWORD", "")
+LOXODON_IMAP_SSL = env_bool("LOXODON_IMAP_SSL", default=True)
+LOXODON_IMAP_FOLDER = os.environ.get("LOXODON_IMAP_FOLDER", "INBOX")
+
+# Background work (outbound mail, digests): django-tasks with its database backend; run
+# `loxodon db_worker` next to the web server. LOXODON_TASKS_IMMEDIATE=1 runs tasks inline.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if env_bool("LOXODON_TASKS_IMMEDIATE", default=False)
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
 
 # Default region for phone numbers written without a country code (ISO 3166 alpha-2).
 LOXODON_DEFAULT_PHONE_REGION = os.environ.get("LOXODON_DEFAULT_PHONE_REGION", "GB")

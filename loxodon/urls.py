@@ -7,6 +7,11 @@ from loxodon.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("desk/mail/", include("loxodon.channels.email.urls")),
+    path("desk/chats/", include("loxodon.channels.chat.urls")),
+    path("desk/messages/", include("loxodon.outbound.urls")),
     path("desk/", include("loxodon.desk.urls")),
+    # public endpoints for the company's web sites: chat widget files, activity beacon
+    path("web/", include("loxodon.channels.web.urls")),
     path("", RedirectView.as_view(url="/desk/", permanent=False)),
 ]

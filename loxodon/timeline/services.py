@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from loxodon.core import live
@@ -23,7 +23,7 @@ from loxodon.customers.normalise import normalise_identity
 from loxodon.customers.resolution.exact import decide
 from loxodon.customers.services import create_customers_for_contacts
 from loxodon.org.models import Site, User
-from loxodon.timeline.models import Asset, Event
+from loxodon.timeline.models import AppendOnlyError, Asset, Event
 
 OWN_SOURCE = "loxodon"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -373,6 +373,55 @@ def record_event(
         content_hash=hashlib.sha256(raw.encode()).hexdigest(),
     )
     _publish_on_commit([event])
+    return event
+
+
+# Events that live: a call, a chat or a web visit is one timeline entry that grows as it happens
+# (ADR 0008). Everything else is strictly append-only.
+LIVING_KINDS = frozenset({"call", "chat", "web_visit"})
+
+
+def amend_living_event(
+    event_id: uuid.UUID,
+    *,
+    summary: str | None = None,
+    body: str | None = None,
+    payload: dict[str, Any] | None = None,
+    case_id: uuid.UUID | None = None,
+    actor: User | None = None,
+) -> Event:
+    """Bring a living event (call, chat, web visit) up to date, and tell open desk pages.
+
+    The caller owns the transaction and has locked whatever row represents the living thing
+    (the call, the chat) so that two updates cannot interleave. Only the fields given change;
+    `customer`, `occurred_at`, the idempotency key and the original content hash never do.
+    A case can be attached but never swapped for another.
+    """
+    event = Event.objects.select_for_update(of=("self",)).get(pk=event_id)
+    if event.kind not in LIVING_KINDS:
+        raise AppendOnlyError(f"a '{event.kind}' event is append-only: record a new event")
+    changes: dict[str, Any] = {}
+    if summary is not None:
+        changes["summary"] = summary[:300]
+    if body is not None:
+        changes["body"] = body
+    if payload is not None:
+        if len(json.dumps(payload, default=str)) > MAX_PAYLOAD_BYTES:
+            raise InvalidInput(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+        changes["payload"] = payload
+    if case_id is not None and case_id != event.case_id:
+        if event.case_id is not None:
+            raise Conflict("this event already belongs to another case")
+        changes["case_id"] = case_id
+    if actor is not None:
+        changes["actor"] = actor
+    if changes:
+        # The one sanctioned write to an existing event row (the queryset guard is bypassed
+        # on purpose, for living kinds only).
+        models.QuerySet.update(Event.objects.filter(pk=event.pk), **changes)
+        for name, value in changes.items():
+            setattr(event, name, value)
+        _publish_on_commit([event])
     return event
 
 

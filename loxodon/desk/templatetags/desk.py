@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 
 from loxodon.core.event_types import KINDS
 
@@ -48,6 +51,25 @@ def channel_icon(channel: str) -> str:
 def kind_label(kind: str) -> str:
     k = KINDS.get(kind)
     return k.label if k else kind.replace("_", " ").capitalize()
+
+
+@lru_cache(maxsize=128)
+def _body_template(kind: str) -> str:
+    name = f"desk/events/{kind}.html"
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return "desk/events/_default.html"
+    return name
+
+
+@register.filter
+def event_body_template(kind: str) -> str:
+    """How an event's details are shown: `desk/events/<kind>.html` if a channel app ships one
+    (calls, chats, web visits, email messages), else the default body + payload list.
+    Such templates render from the event row alone (no queries: the timeline's query count is
+    pinned)."""
+    return _body_template(kind)
 
 
 @register.filter

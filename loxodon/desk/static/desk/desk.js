@@ -36,7 +36,12 @@
       var data = JSON.parse(message.data);
       if (data.type === "event") {
         var list = document.getElementById("timeline-items");
-        if (!list || document.getElementById("event-" + data.id)) return;
+        if (!list) return;
+        var shown = document.getElementById("event-" + data.id);
+        if (shown) {  // a living event (call, chat, web visit) was amended: show its new state
+          shown.outerHTML = data.html;
+          return;
+        }
         var empty = document.getElementById("timeline-empty");
         if (empty) empty.remove();
         list.insertAdjacentHTML("afterbegin", data.html);

@@ -8,7 +8,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from loxodon.channels.mail_spool import MAX_MESSAGE_BYTES, SpoolHandler, spool_dir
+from loxodon.channels.email.mail_spool import MAX_MESSAGE_BYTES, SpoolHandler, spool_dir
 
 
 class Command(BaseCommand):
