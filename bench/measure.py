@@ -43,6 +43,20 @@ def summarise(latencies_s: Sequence[float]) -> dict[str, float | int]:
     }
 
 
+def _payload(kind: str, n: int) -> dict[str, Any]:
+    """A payload valid for the kind (transactions are schema-checked on ingest)."""
+    if kind == "order":
+        return {
+            "order_number": f"ING-{n}",
+            "total": n % 997 + 0.5,
+            "currency": "GBP",
+            "lines": [{"product": "USB-C Dock G5", "quantity": 1, "unit_price": n % 997 + 0.5}],
+        }
+    if kind == "shipment":
+        return {"order_number": f"ING-{n}", "carrier": "DPD", "status": "in_transit"}
+    return {"ref": f"ING-{n}", "amount": n % 997 + 0.5}
+
+
 def _event(customer_id: str, external_id: str, at: datetime, n: int) -> dict[str, Any]:
     channel, kind, summary = INGEST_TYPES[n % len(INGEST_TYPES)]
     event: dict[str, Any] = {
@@ -53,7 +67,7 @@ def _event(customer_id: str, external_id: str, at: datetime, n: int) -> dict[str
         "occurred_at": at.isoformat(),
         "summary": summary,
         "body": BODY if kind in ("message", "chat") else "",
-        "payload": {"ref": f"ING-{n}", "amount": n % 997 + 0.5},
+        "payload": _payload(kind, n),
         "customer_id": customer_id,
     }
     if channel == "phone":

@@ -274,7 +274,7 @@ class ActivityMaker:
                 payload={
                     "order_number": order,
                     "carrier": carrier,
-                    "tracking": f"{carrier[:2].upper()}{rng.randint(10**9, 10**10 - 1)}",
+                    "tracking_number": f"{carrier[:2].upper()}{rng.randint(10**9, 10**10 - 1)}",
                     "status": "delivered",
                 },
             )
@@ -476,7 +476,12 @@ class ActivityMaker:
                     "letter",
                     "invoice",
                     f"Letter: {subject} ({self._currency(person)} {amount:,})",
-                    payload={"amount": amount, "currency": self._currency(person)},
+                    payload={
+                        "invoice_number": f"ST-{800000 + self._next()}",
+                        "amount": amount,
+                        "currency": self._currency(person),
+                        "status": "overdue" if "overdue" in subject else "issued",
+                    },
                 )
             ]
         return [
@@ -524,6 +529,8 @@ class ActivityMaker:
         )
         via = rng.choice(("web", "in_person", "phone"))
         currency = self._currency(person)
+        carrier = rng.choice(catalogue.CARRIERS)
+        credit_note = f"CN-{600000 + self._next()}"
         return [
             Step(
                 timedelta(0),
@@ -538,15 +545,21 @@ class ActivityMaker:
                 timedelta(days=rng.randint(1, 3)),
                 "system",
                 "shipment",
-                f"Return {rma} collected by {rng.choice(catalogue.CARRIERS)}",
-                payload={"return_number": rma, "status": "collected"},
+                f"Return {rma} collected by {carrier}",
+                payload={"return_number": rma, "carrier": carrier, "status": "collected"},
             ),
             Step(
                 timedelta(days=rng.randint(4, 8)),
                 "email",
                 "invoice",
-                f"Credit note CN-{600000 + self._next()}: {currency} {product.price:,} refunded",
-                payload={"return_number": rma, "amount": -product.price, "currency": currency},
+                f"Credit note {credit_note}: {currency} {product.price:,} refunded",
+                payload={
+                    "invoice_number": credit_note,
+                    "return_number": rma,
+                    "amount": -product.price,
+                    "currency": currency,
+                    "status": "credited",
+                },
             ),
         ]
 
@@ -561,7 +574,12 @@ class ActivityMaker:
                 "system",
                 "warranty",
                 f"Warranty claim {claim} for {product.name}: {outcome}",
-                payload={"claim_number": claim, "product": product.name, "outcome": outcome},
+                payload={
+                    "type": "claim",
+                    "claim_number": claim,
+                    "product": product.name,
+                    "outcome": outcome,
+                },
             )
         ]
         if rng.random() < 0.3:

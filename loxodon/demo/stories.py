@@ -320,7 +320,12 @@ def story_event_drafts(world: DemoWorld) -> list[EventDraft]:
         "web",
         "return",
         "Return RMA-512004: USB-C Dock G5 (not compatible)",
-        payload={"return_number": "RMA-512004", "product": "USB-C Dock G5"},
+        payload={
+            "return_number": "RMA-512004",
+            "order_number": "SO-318020",
+            "reason": "not compatible",
+            "lines": [{"product": "USB-C Dock G5"}],
+        },
     )
     daniel.add(
         day(12, "09:14"),
@@ -393,7 +398,16 @@ def story_event_drafts(world: DemoWorld) -> list[EventDraft]:
         "system",
         "warranty",
         "12-month refurbished warranty registered for EliteBook 840 G3",
-        payload={"product": "EliteBook 840 G3", "serial": "5CG6417MEL", "months": 12},
+        payload={
+            "product": "EliteBook 840 G3",
+            "serial": "5CG6417MEL",
+            "plan": "12-month refurbished warranty",
+            "starts_on": day(245, "11:25").date().isoformat(),
+            "warranty_until": (day(245, "11:25") + timedelta(days=365)).date().isoformat(),
+            "refurbished": True,
+            "purchased_at": day(245, "11:25").date().isoformat(),
+            "os": "Windows 7 Professional",
+        },
     )
     margaret.add(
         day(243, "07:30"),
@@ -460,19 +474,7 @@ def create_story_assets(world: DemoWorld) -> None:
         warranty_until=bought + timedelta(days=3 * 365),
         site=world.sites["manchester"],
     )
-    margaret = world.story_people["margaret"].customer
-    bought = today - timedelta(days=245)
-    register_asset(
-        customer=margaret,
-        product="EliteBook 840 G3",
-        serial="5CG6417MEL",
-        purchased_at=bought,
-        refurbished=True,
-        os="Windows 7 Professional",
-        warranty_until=bought + timedelta(days=365),
-        site=world.sites["york"],
-        actor=world.staff["lucy.barnes"],
-    )
+    # Margaret's refurbished laptop is registered by its warranty event (see her timeline).
 
 
 def create_story_cases(world: DemoWorld) -> dict[str, Case]:

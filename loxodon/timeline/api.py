@@ -4,6 +4,7 @@ from typing import Any
 
 from ninja import Router, Status
 
+from loxodon.core.event_types import KINDS
 from loxodon.core.schemas import ApiRequest
 from loxodon.customers.selectors import get_customer_for
 from loxodon.org.selectors import get_site
@@ -14,12 +15,19 @@ from loxodon.timeline.schemas import (
     BatchOut,
     EventIn,
     EventOut,
+    KindOut,
     TimelineOut,
     asset_out,
     event_out,
 )
 from loxodon.timeline.selectors import timeline_page
-from loxodon.timeline.services import EventDraft, ingest_events, register_asset
+from loxodon.timeline.services import (
+    SERVICE_ONLY_KINDS,
+    EventDraft,
+    ingest_events,
+    register_asset,
+)
+from loxodon.timeline.transactions import payload_json_schemas
 
 router = Router(tags=["timeline"])
 
@@ -66,6 +74,24 @@ def post_batch(request: ApiRequest, batch: BatchIn) -> Status[dict[str, Any]]:
     ]
     body = {"created": created, "existing": len(results) - created, "items": items}
     return Status(201 if created else 200, body)
+
+
+@router.get("/events/kinds", response=list[KindOut])
+def event_kinds(request: ApiRequest) -> list[dict[str, Any]]:
+    """Every event kind integrations may send, and for transactions the payload they need
+    (JSON Schema). Unknown payload fields are kept; the named ones are checked."""
+    schemas = payload_json_schemas()
+    return [
+        {
+            "kind": k.name,
+            "label": k.label,
+            "internal": k.internal,
+            "transaction": k.transaction,
+            "payload_schema": schemas.get(k.name),
+        }
+        for k in KINDS.values()
+        if k.name not in SERVICE_ONLY_KINDS
+    ]
 
 
 @router.get("/customers/{customer_id}/timeline", response=TimelineOut)

@@ -80,6 +80,14 @@ def event_out(e: Event) -> dict[str, Any]:
     }
 
 
+class KindOut(Schema):
+    kind: str
+    label: str
+    internal: bool
+    transaction: bool
+    payload_schema: dict[str, Any] | None
+
+
 class BatchItemOut(Schema):
     index: int
     id: uuid.UUID

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from loxodon.customers.resolution.exact import decide
 from loxodon.customers.services import create_customers_for_contacts
 from loxodon.org.models import Site, User
 from loxodon.timeline.models import AppendOnlyError, Asset, Event
+from loxodon.timeline.transactions import PAYLOAD_SCHEMAS, asset_facts, check_payload
+
+log = logging.getLogger(__name__)
 
 OWN_SOURCE = "loxodon"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -102,6 +106,7 @@ def _check_draft(draft: EventDraft, index: int | None) -> None:
         raise InvalidInput(f"{where}give either customer_id or customer, not both")
     if len(json.dumps(draft.payload, default=str)) > MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"{where}payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    check_payload(draft.kind, draft.payload, where)
 
 
 def _normalised_ref(draft: EventDraft, index: int | None) -> list[tuple[str, str]]:
@@ -213,6 +218,7 @@ def _ingest(
         )
     if new_events:
         Event.objects.bulk_create(list(new_events.values()))
+        _keep_assets_current([e for e in new_events.values() if e.kind in PAYLOAD_SCHEMAS])
         _publish_on_commit(new_events.values())
     # A key repeated inside this batch is created once (at its first index); the copies after
     # it report "existing", like any repeat.
@@ -222,6 +228,71 @@ def _ingest(
         else IngestResult(existing[d.key], created=False)
         for n, d in enumerate(drafts)
     ]
+
+
+def _keep_assets_current(events: list[Event]) -> None:
+    """Orders (lines with a serial) and warranty registrations create or update assets.
+
+    An asset belongs to the customer who first registered it: a later transaction naming the
+    same product and serial for another customer does not move it (logged; the transaction
+    itself is on that customer's timeline). Warranty dates only ever extend.
+    """
+    facts = []
+    for e in sorted(events, key=lambda e: e.occurred_at):
+        parsed = check_payload(e.kind, e.payload)
+        if parsed is not None:
+            facts += asset_facts(
+                e.kind,
+                parsed,
+                customer_id=e.customer_id,
+                site_id=e.site_id,
+                on=e.occurred_at.date(),
+            )
+    if not facts:
+        return
+    known = {
+        (a.product, a.serial): a
+        for a in Asset.objects.select_for_update().filter(serial__in={f.serial for f in facts})
+    }
+    for f in facts:
+        asset = known.get((f.product, f.serial))
+        if asset is None:
+            known[(f.product, f.serial)] = Asset.objects.create(
+                customer_id=f.customer_id,
+                product=f.product,
+                serial=f.serial,
+                purchased_at=f.purchased_at,
+                warranty_until=f.warranty_until,
+                refurbished=f.refurbished,
+                os=f.os,
+                site_id=f.site_id,
+            )
+            continue
+        if asset.customer_id != f.customer_id:
+            log.warning(
+                "asset %s %s belongs to customer %s; not moved to %s",
+                f.product,
+                f.serial,
+                asset.customer_id,
+                f.customer_id,
+            )
+            continue
+        changed = []
+        current = asset.warranty_until
+        if f.warranty_until and (current is None or f.warranty_until > current):
+            asset.warranty_until = f.warranty_until
+            changed.append("warranty_until")
+        if f.purchased_at and not asset.purchased_at:
+            asset.purchased_at = f.purchased_at
+            changed.append("purchased_at")
+        if f.os and f.os != asset.os:
+            asset.os = f.os
+            changed.append("os")
+        if f.refurbished and not asset.refurbished:
+            asset.refurbished = True
+            changed.append("refurbished")
+        if changed:
+            asset.save(update_fields=[*changed, "updated_at"])
 
 
 def _staff_by_username(usernames: set[str | None]) -> dict[str | None, User]:

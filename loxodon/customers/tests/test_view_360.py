@@ -24,6 +24,9 @@ def _load_events(api: Api, customer_id: str, n: int, start: int = 0) -> None:
                 customer_id=customer_id,
                 channel=channels[k % len(channels)],
                 kind="order" if k % 5 == 0 else "message",
+                payload={"order_number": f"SO-{k}", "lines": [{"product": "Dock"}]}
+                if k % 5 == 0
+                else {},
                 occurred_at=(base + timedelta(minutes=start + k)).isoformat(),
             )
             for k in range(offset, min(n, offset + 1000))

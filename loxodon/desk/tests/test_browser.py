@@ -170,6 +170,7 @@ def test_story_1_the_hour_long_purchase_becomes_one_case(
             "kind": "order",
             "occurred_at": timezone.now().isoformat(),
             "summary": "Order 5001: 12 x ProBook",
+            "payload": {"order_number": "5001", "lines": [{"product": "ProBook", "quantity": 12}]},
             "customer": {"account_number": "AC 100001"},
             "case_id": str(case.pk),
             "actor": "oscar",
