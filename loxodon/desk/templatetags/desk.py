@@ -91,10 +91,13 @@ def humanise(value: str) -> str:
 
 
 @register.filter
-def payload_items(payload: Any) -> list[tuple[str, str]]:
+def payload_items(payload: Any, also_skip: str = "") -> list[tuple[str, str]]:
+    """The payload's simple facts as (label, text) pairs; `also_skip` is "key,key" shown
+    elsewhere by a kind's own template (e.g. an order's lines as a table)."""
     if not isinstance(payload, dict):
         return []
     skip = {"case_id", "task_id", "handoff_id", "asset_id", "contact_event_id"}
+    skip |= {k.strip() for k in also_skip.split(",") if k.strip()}
     return [
         (k.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else str(v))
         for k, v in payload.items()
