@@ -66,13 +66,24 @@ def publish_events(rows: Iterable[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID]]
 
 
 def screen_pop(
-    user_id: uuid.UUID, *, customer_id: uuid.UUID, reason: str, detail: str = ""
+    user_id: uuid.UUID,
+    *,
+    customer_id: uuid.UUID,
+    reason: str,
+    detail: str = "",
+    facts: dict[str, Any] | None = None,
 ) -> None:
-    """Pop the customer's 360 view on an agent's desk (e.g. a call routed to them)."""
+    """Pop the customer's 360 view on an agent's desk (e.g. a call routed to them).
+
+    `facts` (plain JSON) is what the caller already told us, shown on the pop so nobody asks
+    again; for a call: `ivr_completed`, `verified`, `account_number`, `menu_path`, `intent`,
+    `caller`, `dialled`, `note` (see `channels.voice.services.screen_pop_facts`).
+    """
     message = {
         "type": "screen.pop",
         "customer_id": str(customer_id),
         "reason": reason,
         "detail": detail,
+        "facts": facts or {},
     }
     _send_all([(agent_group(user_id), message)])

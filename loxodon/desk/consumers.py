@@ -84,7 +84,13 @@ class DeskConsumer(AsyncJsonWebsocketConsumer):
         name = await self._customer_name(message["customer_id"])
         html = render_to_string(
             "desk/_screen_pop.html",
-            {"url": url, "name": name, "reason": message["reason"], "detail": message["detail"]},
+            {
+                "url": url,
+                "name": name,
+                "reason": message["reason"],
+                "detail": message["detail"],
+                "facts": message.get("facts") or {},
+            },
         )
         await self.send_json({"type": "screen_pop", "url": url, "html": html})
 

@@ -98,7 +98,11 @@ def told_us(user: Any, customer_id: uuid.UUID) -> ToldUs:
         .select_related("site")
         .order_by("-occurred_at", "-id")[:30]
     )
-    ivr = next((e for e in recent if e.channel == "ivr"), None)
+    # IVR answers: an "ivr" event from another system, or a call whose IVR step completed
+    ivr = next(
+        (e for e in recent if e.channel == "ivr" or (e.kind == "call" and "verified" in e.payload)),
+        None,
+    )
     answers: list[tuple[str, str]] = []
     verified: bool | None = None
     if ivr is not None:
