@@ -243,3 +243,46 @@ LOGGING = {
         "django": {"handlers": [], "level": "WARNING", "propagate": True},
     },
 }
+
+# --- web activity channel (loxodon/channels/web): caches and beacon rate limits -------------
+# Beacon rate limits are counted in a cache (django-ratelimit's counters). With REDIS_URL the
+# counters live in Redis and hold across every worker process and host; without it they are
+# per process (LocMemCache), so `serve --workers N` lets through up to N times the rate — fine
+# for the embedded single-machine set-up. Only django-ratelimit's functions are used (the app
+# is not installed), so its system check, which insists on memcached or django-redis, does not
+# run; Django's own RedisCache does atomic increments and is what it needs.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "loxodon",
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "loxodon-ratelimit",
+        }
+    ),
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+# A beacon is analytics: if the counter store is unreachable, let beacons through.
+RATELIMIT_FAIL_OPEN = True
+# Behind a reverse proxy set e.g. LOXODON_CLIENT_IP_HEADER=HTTP_X_REAL_IP (a request.META key
+# the proxy sets and clients cannot forge); default: the connection's address.
+if os.environ.get("LOXODON_CLIENT_IP_HEADER"):
+    RATELIMIT_IP_META_KEY = os.environ["LOXODON_CLIENT_IP_HEADER"]
+# "count/period" (s, m, h, d): per client IP (any key, checked before the body is read), per
+# property key + IP, and per visitor id. Over the limit: 429 with Retry-After.
+LOXODON_WEB_BEACON_RATES = {
+    "ip": os.environ.get("LOXODON_WEB_RATE_IP", "600/m"),
+    "key_ip": os.environ.get("LOXODON_WEB_RATE_KEY_IP", "300/m"),
+    "visitor": os.environ.get("LOXODON_WEB_RATE_VISITOR", "60/m"),
+}
+# Anonymous web visitors not seen for this many days are deleted by
+# `loxodon purge_web_activity` (run it daily, e.g. from cron).
+LOXODON_WEB_ANONYMOUS_RETENTION_DAYS = int(
+    os.environ.get("LOXODON_WEB_ANONYMOUS_RETENTION_DAYS", "90")
+)
+# --- end of web activity channel settings -------------------------------------------------
