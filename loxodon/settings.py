@@ -193,6 +193,13 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 LOXODON_SUPPORT_EMAIL = os.environ.get("LOXODON_SUPPORT_EMAIL", "support@loxodon.localhost")
 DEFAULT_FROM_EMAIL = LOXODON_SUPPORT_EMAIL
+# The organisation's name in "<Owner> via <org>" on customer email.
+LOXODON_ORG_NAME = os.environ.get("LOXODON_ORG_NAME", "Loxodon")
+# Where mail goes: Django's SMTP backend in production; `make demo` writes to var/outbox instead.
+EMAIL_BACKEND = os.environ.get(
+    "LOXODON_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 # Raw inbound mail is spooled here (Maildir-style tmp/ and new/) before it is acknowledged.
 LOXODON_MAIL_SPOOL = os.environ.get("LOXODON_MAIL_SPOOL", str(VAR_DIR / "mail"))
 

@@ -176,5 +176,6 @@ def recent_contacts_of(user: Any, customer_id: uuid.UUID, limit: int = 10) -> li
     return list(
         Event.objects.filter(customer_id=customer_id, kind__in=CONTACT_KINDS)
         .exclude(kind="confirmation")
+        .exclude(payload__has_key="direction", payload__direction="outbound")
         .order_by("-occurred_at", "-id")[:limit]
     )

@@ -60,6 +60,7 @@ KINDS: dict[str, Kind] = {
         Kind("task_completed", "Task completed"),
         Kind("handoff", "Handoff", internal=True),
         Kind("note", "Internal note", internal=True),
+        Kind("message_not_sent", "Message to the customer not sent", internal=True),
         Kind("confirmation", "Customer confirmed resolution", contact=True),
         # identity
         Kind("identity_added", "Identifier added", internal=True),

@@ -177,9 +177,14 @@ def customer_view(
     cases = cases_of_customer(user, customer.pk)
     assets = assets_of_customer(user, customer.pk)
     since = timezone.now() - timedelta(days=settings.LOXODON_REPEAT_CONTACT_DAYS)
-    recent_contacts = Event.objects.filter(
-        customer_id=customer.pk, occurred_at__gte=since, kind__in=CONTACT_KINDS
-    ).count()
+    # Contacts the customer made (or took part in): our own outbound messages do not count.
+    recent_contacts = (
+        Event.objects.filter(
+            customer_id=customer.pk, occurred_at__gte=since, kind__in=CONTACT_KINDS
+        )
+        .exclude(payload__has_key="direction", payload__direction="outbound")
+        .count()
+    )
     last_survey = (
         Event.objects.filter(customer_id=customer.pk, kind="survey")
         .order_by("-occurred_at", "-id")

@@ -43,6 +43,7 @@ from loxodon.desk.selectors import search as search_all
 from loxodon.desk.selectors import told_us
 from loxodon.org.models import User
 from loxodon.org.selectors import staff_for
+from loxodon.outbound.panel import panel_context as outbox_panel_context
 from loxodon.timeline.services import record_repeat
 
 PAGE_SIZE = 25
@@ -297,6 +298,8 @@ def case_page(request: DeskRequest, case_id: str) -> HttpResponse:
         "complete_form": desk_forms.CompleteTaskForm(),
         "live_case": case.pk,
     }
+    # "Message to the customer": the outbox (one query) and the compose form (outbound app).
+    context.update(outbox_panel_context(request.user, case))
     return render(request, "desk/case.html", context)
 
 

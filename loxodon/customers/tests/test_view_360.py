@@ -121,6 +121,24 @@ def test_old_contacts_do_not_raise_repeat_contact(api: Api, customer: dict[str, 
     assert "repeat_contact" not in {a["code"] for a in alerts}
 
 
+def test_our_own_outbound_messages_do_not_raise_repeat_contact(
+    api: Api, customer: dict[str, Any]
+) -> None:
+    now = timezone.now()
+    for n in range(3):
+        api.post(
+            "/events",
+            event(
+                f"out{n}",
+                customer_id=customer["id"],
+                occurred_at=(now - timedelta(hours=n)).isoformat(),
+                payload={"direction": "outbound"},
+            ),
+        )
+    alerts = api.get(f"/customers/{customer['id']}/view").json()["alerts"]
+    assert "repeat_contact" not in {a["code"] for a in alerts}
+
+
 def test_view_needs_authentication(anonymous: Api, customer: dict[str, Any]) -> None:
     assert anonymous.get(f"/customers/{customer['id']}/view").status_code == 401
 
