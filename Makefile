@@ -21,7 +21,13 @@ demo: $(STAMP)
 	$(BIN)/loxodon migrate --noinput
 	$(BIN)/loxodon seed_demo
 	$(BIN)/loxodon demo_logins --host $(HOST) --port $(PORT)
-	$(BIN)/loxodon runserver --noreload $(HOST):$(PORT)
+	@# Customer email goes to var/outbox/ (one file per message) instead of a real SMTP server;
+	@# the background worker (outbound mail, digests) runs beside the server and stops with it.
+	@LOXODON_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
+	  $(BIN)/loxodon db_worker --no-reload --interval 2 -v 0 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  LOXODON_EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
+	  $(BIN)/loxodon runserver --noreload $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
