@@ -216,6 +216,8 @@ LOXODON_IMAP_USER = os.environ.get("LOXODON_IMAP_USER", "")
 LOXODON_IMAP_PASSWORD = os.environ.get("LOXODON_IMAP_PASSWORD", "")
 LOXODON_IMAP_SSL = env_bool("LOXODON_IMAP_SSL", default=True)
 LOXODON_IMAP_FOLDER = os.environ.get("LOXODON_IMAP_FOLDER", "INBOX")
+# Optional IMAP folder that fetched mail is moved into once it is safely spooled.
+LOXODON_IMAP_PROCESSED_FOLDER = os.environ.get("LOXODON_IMAP_PROCESSED_FOLDER", "")
 
 # Background work (outbound mail, digests): django-tasks with its database backend; run
 # `loxodon db_worker` next to the web server. LOXODON_TASKS_IMMEDIATE=1 runs tasks inline.

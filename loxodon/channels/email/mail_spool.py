@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,11 @@ def spool_message(raw: bytes, *, mail_from: str, rcpt_tos: list[str]) -> Path:
 class SpoolHandler:
     """aiosmtpd handler: accept mail for our domain, spool it, then acknowledge."""
 
-    def __init__(self, accept_domains: list[str]) -> None:
+    def __init__(
+        self, accept_domains: list[str], on_spooled: Callable[[Path], None] | None = None
+    ) -> None:
         self.accept_domains = [d.lower() for d in accept_domains]
+        self.on_spooled = on_spooled  # e.g. wake the worker that puts mail on the timeline
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -70,5 +74,9 @@ class SpoolHandler:
         raw = envelope.original_content or b""
         if len(raw) > MAX_MESSAGE_BYTES:
             return "552 5.3.4 message too big"
-        spool_message(raw, mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos))
+        path = spool_message(
+            raw, mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos)
+        )
+        if self.on_spooled is not None:
+            self.on_spooled(path)
         return "250 Message accepted for delivery"

@@ -31,9 +31,11 @@ def smtpd(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         **os.environ,
         "LOXODON_MAIL_SPOOL": str(spool),
         "LOXODON_SUPPORT_EMAIL": "support@loxodon.test",
+        "LOXODON_VAR_DIR": str(tmp_path / "var"),
     }
     proc = subprocess.Popen(
-        [loxodon, "smtpd", "--host", "127.0.0.1", "--port", str(port)],
+        # spool only: this test looks at the spooled file itself (processing: test_smtp_roundtrip)
+        [loxodon, "smtpd", "--spool-only", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
