@@ -19,6 +19,8 @@ def demo_logins_text(*, host: str, port: int) -> str:
         f"  Agent desk     {base}/desk/",
         f"  Django admin   {base}/admin/",
         f"  API docs       {base}/api/v1/docs",
+        f"  Web chat       {base}/desk/chats/  (try the customer side: {base}/desk/chats/demo/)",
+        "  Outbound email var/outbox/ (one file per sent message; the task worker runs beside)",
         "",
         f'Logins (password for every demo login: "{PASSWORD}")',
     ]

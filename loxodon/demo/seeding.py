@@ -36,6 +36,7 @@ from loxodon.customers.normalise import normalise_phone
 from loxodon.customers.services import create_customer
 from loxodon.demo import catalogue
 from loxodon.demo.activity import activity_drafts
+from loxodon.demo.channels import seed_channels
 from loxodon.demo.stories import (
     STORIES,
     Story,
@@ -189,6 +190,8 @@ def seed_demo(
         # stamp assets and case work with the time they run).
         live = max(world.now, timezone.now())
         summary.events += _ingest(story_live_drafts(world, live), NoProgress())
+        # Channels through their real adapters: the shop's widget and beacon, the phone system.
+        summary.events += seed_channels(world, live)
     summary.sites = len(world.sites)
     summary.departments = len(world.departments)
     summary.staff = len(world.staff)

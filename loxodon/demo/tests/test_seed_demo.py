@@ -17,6 +17,9 @@ from django.test import Client, override_settings
 from pytest_django import DjangoDbBlocker, Settings
 
 from loxodon.cases.models import Case, CaseStatus, Handoff, Task, TaskStatus
+from loxodon.channels.chat.models import Chat
+from loxodon.channels.voice.models import VoiceIntegration
+from loxodon.channels.web.models import WebProperty
 from loxodon.core.event_types import Channel
 from loxodon.customers.models import Account, Customer, Identity
 from loxodon.demo.activity import event_counts
@@ -73,7 +76,9 @@ def test_the_organisation_looks_real(seeded: str) -> None:
 
 
 def test_customers_accounts_and_identities(seeded: str) -> None:
-    assert Customer.objects.count() == 60
+    # 60 planned customers, plus the anonymous visitor chatting on the shop
+    assert Customer.objects.count() == 61
+    assert Customer.objects.filter(name__startswith="Web visitor").count() == 1
     business = Customer.objects.filter(account__isnull=False).count()
     assert 6 <= business <= 16  # about 15%, plus the Northwind contacts
     account = Account.objects.exclude(name="Northwind Haulage Ltd").first()
@@ -92,6 +97,21 @@ def test_every_channel_kind_and_case_status_is_there(seeded: str) -> None:
     assert set(Case.objects.values_list("status", flat=True).distinct()) == set(CaseStatus.values)
     assert Case.objects.filter(reopen_count__gt=0).exists() or Case.objects.count() < 20
     assert Asset.objects.filter(refurbished=True, os__startswith="Windows 7").exists()
+
+
+def test_channels_are_wired_and_carry_live_traffic(seeded: str) -> None:
+    shop = WebProperty.objects.get()
+    assert shop.active and shop.public_key.startswith("pk_")
+    assert VoiceIntegration.objects.filter(active=True).count() == 1
+    daniel = Customer.objects.get(identities__value="AC100002")
+    call = Event.objects.get(customer=daniel, kind="call", source__startswith="voice:")
+    assert call.payload["verified"] is True and "routed to" in call.summary
+    priya = Customer.objects.get(identities__value="AC100001")
+    visit = Event.objects.get(customer=priya, kind="web_visit", source__startswith="web:")
+    assert "configured ProBook 450 G10" in visit.summary
+    assert {c.status for c in Chat.objects.all()} == {"waiting", "active"}
+    answered = Chat.objects.get(status="active")
+    assert answered.customer.identities.filter(kind="email", verified=True).exists()
 
 
 def test_activity_is_skewed_over_two_years(seeded: str) -> None:
@@ -162,17 +182,19 @@ def test_a_second_run_changes_nothing(seeded: str) -> None:
     before = counts()
     out = StringIO()
     call_command("seed_demo", *SMALL, stdout=out)
-    assert f"Demo data already loaded (60 customers, {before['Event']} events)" in out.getvalue()
+    assert f"Demo data already loaded (61 customers, {before['Event']} events)" in out.getvalue()
     assert "use --reset to reload" in out.getvalue()
     assert counts() == before
 
 
 def test_reset_reloads_the_same_demo(seeded: str, settings: Settings) -> None:
     settings.PASSWORD_HASHERS = FAST_HASHER
-    names = sorted(Customer.objects.values_list("name", flat=True))
+    # (an anonymous web visitor's name comes from the shop's fresh public key)
+    people = Customer.objects.exclude(name__startswith="Web visitor")
+    names = sorted(people.values_list("name", flat=True))
     before = counts()
     call_command("seed_demo", *SMALL, "--reset", verbosity=0, stdout=StringIO())
-    assert sorted(Customer.objects.values_list("name", flat=True)) == names
+    assert sorted(people.values_list("name", flat=True)) == names
     assert counts() == before
 
 
