@@ -13,13 +13,13 @@ from loxodon.channels.chat.services import (
     post_visitor_message,
     take_chat,
 )
+from loxodon.channels.voice.models import VoiceIntegration
 from loxodon.channels.voice.schemas import (
     CallEndedIn,
     CallRoutedIn,
     CallStartedIn,
     IvrCompletedIn,
 )
-from loxodon.channels.voice.models import VoiceIntegration
 from loxodon.channels.voice.services import apply_call_step, create_voice_integration
 from loxodon.channels.web.identity import sign_identity
 from loxodon.channels.web.models import WebProperty
