@@ -91,7 +91,7 @@ def _daniel_calls_and_the_ivr_verifies_him(
     account = daniel.plan.account_number or ""
     at = now - timedelta(minutes=50)
     call = "demo-call-0001"
-    steps = [
+    steps: list[CallStartedIn | IvrCompletedIn | CallRoutedIn | CallEndedIn] = [
         CallStartedIn(
             type="call.started",
             id=f"{call}-1",
