@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 
-from loxodon.core.testing import Api
+from loxodon.core.testing import Api, signed_in
 from loxodon.org.models import Department, Site, User
 from loxodon.org.services import create_api_token, create_department, create_site, create_staff
 
@@ -58,6 +59,12 @@ def colleague(other_site: Site, departments: dict[str, Department]) -> User:
         site=other_site,
         department=departments["support-hardware"],
     )
+
+
+@pytest.fixture
+def desk(agent: User) -> Client:
+    """A browser session signed in as the agent (Ann, London, business sales)."""
+    return signed_in(agent)
 
 
 @pytest.fixture

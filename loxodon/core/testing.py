@@ -25,6 +25,13 @@ class Api:
         return self.client.post(self._url(path), body, content_type="application/json")
 
 
+def signed_in(user: Any) -> Client:
+    """A browser session signed in as this member of staff (desk pages)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def event(external_id: str, **fields: Any) -> dict[str, Any]:
     """A valid event body; override any field."""
     body: dict[str, Any] = {

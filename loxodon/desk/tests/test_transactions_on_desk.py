@@ -8,11 +8,10 @@ from typing import Any
 from django.test import Client
 
 from loxodon.core.testing import Api, event
-from loxodon.org.models import User
 
 
 def test_an_order_shows_its_lines_and_facts_on_the_customer_page(
-    api: Api, customer: dict[str, Any], agent: User
+    api: Api, customer: dict[str, Any], desk: Client
 ) -> None:
     payload = {
         "order_number": "SO-77",
@@ -24,9 +23,7 @@ def test_an_order_shows_its_lines_and_facts_on_the_customer_page(
     }
     body = event("o-77", kind="order", customer_id=customer["id"], payload=payload)
     assert api.post("/events", body).status_code == 201
-    client = Client()
-    client.force_login(agent)
-    page = client.get(f"/desk/customers/{customer['id']}/").content.decode()
+    page = desk.get(f"/desk/customers/{customer['id']}/").content.decode()
     table = page[page.index('class="table table-sm small mb-1 mt-2 lines-table"') :]
     assert "ProBook 450 G10" in table and "GBP 899.00" in table and ">12<" in table
     assert "5CG-SERIAL-1" in table

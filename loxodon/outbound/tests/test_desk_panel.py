@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from loxodon.core.testing import Api
+from loxodon.core.testing import Api, signed_in
 from loxodon.org.models import User
 from loxodon.outbound.services import send_due_messages
 from loxodon.outbound.tests.conftest import Mailbox
@@ -20,16 +20,12 @@ def text(response: Any) -> str:
 
 @pytest.fixture
 def owner_desk(agent: User) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
+    return signed_in(agent)
 
 
 @pytest.fixture
 def carl_desk(colleague: User) -> Client:
-    client = Client()
-    client.force_login(colleague)
-    return client
+    return signed_in(colleague)
 
 
 def compose_url(case: dict[str, Any]) -> str:

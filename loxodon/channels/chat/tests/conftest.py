@@ -106,11 +106,3 @@ async def say(comm: WebsocketCommunicator, body: str, client_id: str) -> Frame:
     await comm.send_json_to({"type": "message", "client_id": client_id, "body": body})
     frame, _ = await receive_until(comm, lambda f: f.get("type") in ("ack", "error"))
     return frame
-
-
-@pytest.fixture
-def desk(agent: User) -> Client:
-    """A desk session signed in as Ann."""
-    client = Client()
-    client.force_login(agent)
-    return client

@@ -13,7 +13,7 @@ from loxodon.cases.services import open_case
 from loxodon.channels.email.mail_spool import spool_message
 from loxodon.channels.email.models import InboundMail
 from loxodon.channels.email.services import process_spooled_mail
-from loxodon.core.testing import Api
+from loxodon.core.testing import Api, signed_in
 from loxodon.customers.models import Customer
 from loxodon.org.models import Department, Site, User
 from loxodon.org.services import create_api_token, create_staff
@@ -46,16 +46,12 @@ def supervisor_api(supervisor: User) -> Api:
 
 @pytest.fixture
 def supervisor_desk(supervisor: User) -> Client:
-    client = Client()
-    client.force_login(supervisor)
-    return client
+    return signed_in(supervisor)
 
 
 @pytest.fixture
 def agent_desk(agent: User) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
+    return signed_in(agent)
 
 
 @pytest.fixture

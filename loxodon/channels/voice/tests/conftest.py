@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from loxodon.channels.voice.models import VoiceIntegration
 from loxodon.channels.voice.services import create_voice_integration
 from loxodon.channels.voice.tests.deliveries import Pbx
-from loxodon.org.models import Site, User
+from loxodon.org.models import Site
 
 
 @pytest.fixture
@@ -19,10 +18,3 @@ def integration(site: Site) -> VoiceIntegration:
 @pytest.fixture
 def pbx(integration: VoiceIntegration) -> Pbx:
     return Pbx(integration)
-
-
-@pytest.fixture
-def desk(agent: User) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
