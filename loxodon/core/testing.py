@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
+from django.db import connection
 from django.test import Client
 
 
@@ -23,6 +25,17 @@ class Api:
     def post(self, path: str, data: Any = None) -> Any:
         body = data if isinstance(data, str | bytes) else json.dumps(data or {})
         return self.client.post(self._url(path), body, content_type="application/json")
+
+
+def database_url() -> str:
+    """The URL of the database this test uses, for a `loxodon` subprocess to share it (with
+    `transactional_db`, so that what the test writes is committed and visible)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    user, password = quote(s.get("USER") or "", safe=""), quote(s.get("PASSWORD") or "", safe="")
+    auth = f"{user}{':' + password if password else ''}@" if user else ""
+    return f"postgres://{auth}{s.get('HOST') or 'localhost'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 def signed_in(user: Any) -> Client:

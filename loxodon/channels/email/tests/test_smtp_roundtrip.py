@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from loxodon.channels.email.mail_spool import spool_message
 from loxodon.channels.email.models import InboundMail
-from loxodon.core.testing import Api
+from loxodon.core.testing import Api, database_url
 from loxodon.timeline.models import Event
 
 MESSAGE = (
@@ -59,7 +58,7 @@ def smtpd_process(transactional_db: None, tmp_path: Path) -> Iterator[tuple[int,
     loxodon = shutil.which("loxodon") or str(Path(sys.executable).parent / "loxodon")
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url(),
         "LOXODON_VAR_DIR": str(tmp_path / "var"),
         "LOXODON_MAIL_SPOOL": str(spool),
         "LOXODON_SUPPORT_EMAIL": "support@loxodon.test",
