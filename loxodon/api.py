@@ -16,9 +16,12 @@ from loxodon.channels.voice.api import router as voice_router
 from loxodon.channels.web.api import router as web_router
 from loxodon.core.errors import DomainError
 from loxodon.customers.api import router as customers_router
+from loxodon.insights.api import router as insights_router
+from loxodon.insights.survey_api import router as survey_router
 from loxodon.org.api import router as org_router
 from loxodon.org.selectors import user_for_token
 from loxodon.outbound.api import router as outbound_router
+from loxodon.sla.api import router as sla_router
 from loxodon.timeline.api import router as timeline_router
 
 
@@ -89,3 +92,6 @@ api.add_router("/channels/email/", email_router)
 api.add_router("/channels/voice/", voice_router)
 api.add_router("/channels/chat/", chat_router)
 api.add_router("/channels/web/", web_router)
+api.add_router("/sla/", sla_router)
+api.add_router("/insights/", insights_router)
+api.add_router("/surveys/", survey_router)

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "loxodon.channels.chat",
     "loxodon.channels.web",
     "loxodon.outbound",
+    "loxodon.sla",
+    "loxodon.insights",
     "loxodon.desk",
     "django_tasks",
     "django_tasks_db",

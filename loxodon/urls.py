@@ -10,6 +10,9 @@ urlpatterns = [
     path("desk/mail/", include("loxodon.channels.email.urls")),
     path("desk/chats/", include("loxodon.channels.chat.urls")),
     path("desk/messages/", include("loxodon.outbound.urls")),
+    path("desk/sla/", include("loxodon.sla.urls")),
+    path("desk/insights/", include("loxodon.insights.urls")),
+    path("survey/", include("loxodon.insights.urls_public")),
     path("desk/", include("loxodon.desk.urls")),
     # public endpoints for the company's web sites: chat widget files, activity beacon
     path("web/", include("loxodon.channels.web.urls")),

@@ -62,6 +62,11 @@ KINDS: dict[str, Kind] = {
         Kind("note", "Internal note", internal=True),
         Kind("message_not_sent", "Message to the customer not sent", internal=True),
         Kind("confirmation", "Customer confirmed resolution", contact=True),
+        # service standards (written by the sla app) and surveys (insights)
+        Kind("sla_warning", "Service standard about to be missed", internal=True),
+        Kind("sla_breached", "Service standard missed", internal=True),
+        Kind("sla_escalated", "Escalated: service standard missed", internal=True),
+        Kind("survey_invited", "Survey sent"),
         # identity
         Kind("identity_added", "Identifier added", internal=True),
         Kind("customer_created", "Customer created", internal=True),

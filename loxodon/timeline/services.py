@@ -33,7 +33,18 @@ OWN_SOURCE = "loxodon"
 MAX_PAYLOAD_BYTES = 64 * 1024
 # Kinds that only Loxodon's own services write (case work); integrations cannot forge them.
 SERVICE_ONLY_KINDS = frozenset(
-    {"case_opened", "status_change", "task_added", "task_completed", "handoff", "confirmation"}
+    {
+        "case_opened",
+        "status_change",
+        "task_added",
+        "task_completed",
+        "handoff",
+        "confirmation",
+        "sla_warning",
+        "sla_breached",
+        "sla_escalated",
+        "survey_invited",
+    }
 )
 REF_KINDS = (IdentityKind.ACCOUNT_NUMBER, IdentityKind.EMAIL, IdentityKind.PHONE)
 
