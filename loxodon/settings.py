@@ -234,6 +234,14 @@ TASKS = {
     }
 }
 
+# Surveys: the public address customers' links point at, one invitation per touchpoint per
+# customer per window, links valid for EXPIRY days, guesses of unknown links rate-limited.
+LOXODON_PUBLIC_URL = os.environ.get("LOXODON_PUBLIC_URL", "http://127.0.0.1:8000")
+LOXODON_SURVEY_WINDOW_DAYS = int(os.environ.get("LOXODON_SURVEY_WINDOW_DAYS", "30"))
+LOXODON_SURVEY_EXPIRY_DAYS = int(os.environ.get("LOXODON_SURVEY_EXPIRY_DAYS", "14"))
+LOXODON_SURVEY_GUESS_RATE = os.environ.get("LOXODON_SURVEY_GUESS_RATE", "30/h")
+LOXODON_SURVEY_ORDER_MAX_AGE_DAYS = int(os.environ.get("LOXODON_SURVEY_ORDER_MAX_AGE_DAYS", "3"))
+
 # Default region for phone numbers written without a country code (ISO 3166 alpha-2).
 LOXODON_DEFAULT_PHONE_REGION = os.environ.get("LOXODON_DEFAULT_PHONE_REGION", "GB")
 # Batch ingest upper bound (API contract: up to 1000 events per batch).
@@ -247,7 +255,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # survey links carry single-use tokens: never let one reach a log line
+    "filters": {"survey_tokens": {"()": "loxodon.insights.log_filters.RedactSurveyTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["survey_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOXODON_LOG_LEVEL", "WARNING")},
     "loggers": {
         "loxodon": {"level": os.environ.get("LOXODON_LOG_LEVEL", "INFO")},
@@ -297,3 +313,9 @@ LOXODON_WEB_ANONYMOUS_RETENTION_DAYS = int(
     os.environ.get("LOXODON_WEB_ANONYMOUS_RETENTION_DAYS", "90")
 )
 # --- end of web activity channel settings -------------------------------------------------
+
+# --- service standards (sla app, ADR 10) -------------------------------------------------------
+# While a case is open the worker looks at its clock at least this often (replies and pauses
+# move it without telling the worker); warnings and breaches are checked at their own moments.
+LOXODON_SLA_RECHECK_MINUTES = int(os.environ.get("LOXODON_SLA_RECHECK_MINUTES", "60"))
+# --- end of service standards settings ---------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Case as SqlCase
 from django.db.models import (
     Count,
+    F,
     IntegerField,
     Prefetch,
     Q,
@@ -37,7 +38,7 @@ def get_case_for(user: Any, case_id: str | uuid.UUID) -> Case:
     require_staff(user)
     pk = parse_uuid(case_id, "case")
     case = (
-        Case.objects.select_related("owner__department", "site", "customer")
+        Case.objects.select_related("owner__department", "site", "customer", "sla_clock__standard")
         .prefetch_related(_tasks(), "handoffs__from_user", "handoffs__to_user")
         .filter(pk=pk)
         .first()
@@ -59,7 +60,7 @@ def get_task_for(user: Any, task_id: str | uuid.UUID) -> Task:
 def cases_of_customer(user: Any, customer_id: uuid.UUID, closed_limit: int = 10) -> list[Case]:
     """Open cases first (all of them), then the most recent finished ones: three queries."""
     require_staff(user)
-    base = Case.objects.filter(customer_id=customer_id).select_related("owner", "site")
+    base = Case.objects.filter(customer_id=customer_id).select_related("owner", "site", "sla_clock")
     cases = list(base.filter(status__in=OPEN_STATUSES).order_by("-updated_at"))
     cases += list(base.exclude(status__in=OPEN_STATUSES).order_by("-updated_at")[:closed_limit])
     prefetch_related_objects(cases, _tasks())
@@ -72,11 +73,13 @@ QUEUES = {
     "department": "My department's open tasks",
     "site": "My site's cases",
 }
-CASE_SORTS = {
+CASE_SORTS: dict[str, Any] = {
     "updated": "-updated_at",
     "oldest": "updated_at",
     "created": "-created_at",
     "priority": "priority_rank",
+    # service standards: the earliest due target first, cases without a clock last
+    "due": F("sla_clock__next_due_at").asc(nulls_last=True),
 }
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
@@ -124,7 +127,7 @@ def case_queue(
     sort: str = "updated",
 ) -> QuerySet[Case]:
     require_staff(user)
-    qs = _case_queue(user, queue).select_related("customer", "owner", "site")
+    qs = _case_queue(user, queue).select_related("customer", "owner", "site", "sla_clock")
     if status:
         qs = qs.filter(status=status)
     if priority:
@@ -145,9 +148,12 @@ def task_queue(
     )
     if priority:
         qs = qs.filter(case__priority=priority)
-    return qs.annotate(priority_rank=_priority_rank("case__priority")).order_by(
-        CASE_SORTS.get(sort, "-updated_at"), "-id"
+    order = (
+        F("case__sla_clock__next_due_at").asc(nulls_last=True)
+        if sort == "due"
+        else CASE_SORTS.get(sort, "-updated_at")
     )
+    return qs.annotate(priority_rank=_priority_rank("case__priority")).order_by(order, "-id")
 
 
 def case_stream(

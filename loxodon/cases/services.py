@@ -13,7 +13,9 @@ from loxodon.cases.models import Case, CaseStatus, Handoff, Priority, Task, Task
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
 from loxodon.core.event_types import Channel
 from loxodon.customers.models import Customer
+from loxodon.insights.tasks import survey_after_resolution
 from loxodon.org.models import Department, Site, User
+from loxodon.sla.schedule import schedule_sla_check
 from loxodon.timeline.models import Event
 
 
@@ -77,6 +79,7 @@ def open_case(
     events.case_opened(case, actor)
     if owner is not None:
         events.owner_assigned(case, actor)
+    transaction.on_commit(lambda: schedule_sla_check(case.pk))  # service standards (ADR 10)
     return case
 
 
@@ -202,6 +205,7 @@ def set_waiting(*, case: Case, on: str, actor: User | None, reason: str = "") ->
         return case
     _set_status(case, targets[on], actor, reason)
     _save(case, "status")
+    transaction.on_commit(lambda: schedule_sla_check(case.pk))  # pauses move due times
     return case
 
 
@@ -244,6 +248,10 @@ def confirm_resolution(
     case.resolved_at = timezone.now()
     _set_status(case, CaseStatus.RESOLVED_CONFIRMED, actor, "confirmed by the customer")
     _save(case, "status", "confirmation_event", "resolved_at")
+    # A service survey about this case (at most one per customer and window), by the worker;
+    # robust: a queue that is down never undoes the confirmation.
+    case_id = str(case.pk)
+    transaction.on_commit(lambda: survey_after_resolution.enqueue(case_id), robust=True)
     return case
 
 
@@ -259,6 +267,7 @@ def reopen_case(*, case: Case, reason: str, actor: User | None) -> Case:
     case.closed_reason = ""
     _set_status(case, CaseStatus.OPEN if case.owner_id else CaseStatus.NEW, actor, reason)
     _save(case, "status", "reopen_count", "resolved_at", "closed_reason")
+    transaction.on_commit(lambda: schedule_sla_check(case.pk))  # service standards (ADR 10)
     return case
 
 

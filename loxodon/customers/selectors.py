@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from loxodon.cases.models import OPEN_STATUSES, Case
+from loxodon.cases.models import OPEN_STATUSES, Case, TaskStatus
 from loxodon.cases.selectors import cases_of_customer
 from loxodon.core.access import require_staff
 from loxodon.core.cursor import decode_cursor, encode_cursor
@@ -20,6 +20,8 @@ from loxodon.core.event_types import CONTACT_KINDS
 from loxodon.core.ids import parse_uuid
 from loxodon.customers.models import Account, Customer, Identity
 from loxodon.customers.normalise import normalise_identity
+from loxodon.sla.clock import short_span as sla_span
+from loxodon.sla.models import ClockState
 from loxodon.timeline.models import Asset, Event
 from loxodon.timeline.selectors import TimelinePage, assets_of_customer, timeline_page
 
@@ -105,16 +107,71 @@ NEGATIVE_SATISFACTION = 2  # 1-5 scale: 1 or 2 is an unhappy customer
 def _survey_alert(survey: Event | None) -> Alert | None:
     if survey is None:
         return None
-    score = survey.payload.get("satisfaction")
-    if not isinstance(score, int | float) or score > NEGATIVE_SATISFACTION:
+    payload = survey.payload if isinstance(survey.payload, dict) else {}
+    # surveys carry `satisfaction` (1-5); older events the same scale under `score`
+    score = payload.get("satisfaction", payload.get("score"))
+    if isinstance(score, bool) or not isinstance(score, int | float):
         return None
-    touchpoint = survey.payload.get("touchpoint")
+    if score > NEGATIVE_SATISFACTION:
+        return None
+    touchpoint = payload.get("touchpoint")
     about = f" about {touchpoint}" if touchpoint else ""
     return Alert(
         "last_survey_negative",
         "danger",
         f"Last survey was negative: satisfaction {score}/5{about} on "
         f"{timezone.localtime(survey.occurred_at):%d %b %Y}",
+    )
+
+
+def _sla_alerts(open_cases: list[Case], now: datetime) -> list[Alert]:
+    """A case whose service standard is missed or about to be (its clock, read with the case)."""
+    alerts = []
+    for case in open_cases:
+        # selected with the case; missing when the worker never checked it (the reverse
+        # one-to-one's DoesNotExist is also an AttributeError)
+        clock = getattr(case, "sla_clock", None)
+        if clock is None:
+            continue
+        state = clock.display_state(now)
+        due = clock.next_due_at
+        if state == ClockState.BREACHED:
+            at = clock.breached_at(now) or now
+            alerts.append(
+                Alert(
+                    "sla_breached",
+                    "danger",
+                    f"Case '{case.title}' missed its service standard "
+                    f"{sla_span(now - at)} ago (was due {timezone.localtime(at):%d %b %H:%M}): "
+                    "apologise and say what happens next",
+                )
+            )
+        elif state == ClockState.AT_RISK and due is not None:
+            alerts.append(
+                Alert(
+                    "sla_at_risk",
+                    "warning",
+                    f"Case '{case.title}' is about to miss its service standard: "
+                    f"due in {sla_span(due - now)} ({timezone.localtime(due):%d %b %H:%M})",
+                )
+            )
+    return alerts
+
+
+MANY_OPEN_TASKS = 3  # open tasks across at least two departments: the problem is spread around
+
+
+def _open_tasks_alert(open_cases: list[Case]) -> Alert | None:
+    """Work for this customer waits in several departments (tasks are prefetched)."""
+    tasks = [t for c in open_cases for t in c.tasks.all() if t.status == TaskStatus.OPEN]
+    departments = sorted({t.department.name for t in tasks})
+    if len(tasks) < MANY_OPEN_TASKS or len(departments) < 2:
+        return None
+    return Alert(
+        "many_open_tasks",
+        "warning",
+        f"{len(tasks)} open tasks across {len(departments)} departments "
+        f"({', '.join(departments)}): check where things stand before promising anything",
     )
 
 
@@ -141,6 +198,10 @@ def _alerts(
                 f"{recent_contacts} contacts in the last {days} days: the customer is coming back",
             )
         )
+    alerts += _sla_alerts(open_cases, timezone.now())
+    tasks_alert = _open_tasks_alert(open_cases)
+    if tasks_alert is not None:
+        alerts.append(tasks_alert)
     survey_alert = _survey_alert(survey)
     if survey_alert is not None:
         alerts.append(survey_alert)

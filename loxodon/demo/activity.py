@@ -33,6 +33,35 @@ EPISODE_WEIGHTS = {
     "warranty": 4,
 }
 HISTORY_DAYS = 730
+# Survey answers (docs/integrations/surveys.md): how an episode went shapes satisfaction (1-5);
+# effort (1 very easy … 7 very hard) follows it; intent to buy again weighs the customer's
+# sales *and* service experience so far (the "rings": sales by service experience → intent).
+SATISFACTION_WEIGHTS = {True: (0, 1, 2, 5, 6), False: (4, 5, 3, 1, 0)}  # went well / not
+INTENT_WEIGHTS = (  # (lowest experience score, weights of yes / maybe / no)
+    (4.5, (85, 12, 3)),
+    (3.5, (60, 30, 10)),
+    (2.5, (25, 45, 30)),
+    (0.0, (5, 30, 65)),
+)
+SURVEY_COMMENTS = {
+    "good": (
+        "Quick and friendly, thank you.",
+        "Everything arrived as promised.",
+        "The engineer explained everything clearly.",
+        "Sorted first time.",
+    ),
+    "mixed": (
+        "Got there in the end.",
+        "Fine, but I had to chase twice.",
+        "Took longer than I was told.",
+    ),
+    "bad": (
+        "I had to explain the problem three times.",
+        "Passed from department to department.",
+        "Nobody called back when promised.",
+        "Still not fixed properly.",
+    ),
+}
 MAX_WEIGHT = 40.0  # caps the heaviest customer at several hundred events with the defaults
 
 
@@ -87,6 +116,8 @@ class ActivityMaker:
         for usernames in self.staff_by_department.values():
             usernames.sort()
         self.sequence = 0
+        # satisfaction remembered per customer and experience ("sales" / "service")
+        self.experience: dict[Any, dict[str, int]] = {}
         self.episodes: dict[str, Callable[[Person], list[Step]]] = {
             "browse": self.browse,
             "purchase": self.purchase,
@@ -296,23 +327,39 @@ class ActivityMaker:
                 },
             )
         )
-        if rng.random() < 0.25:
-            steps.append(self._survey(shipped + timedelta(days=7), "sales"))
+        if rng.random() < 0.45:
+            steps.append(self._survey(shipped + timedelta(days=7), "sales", person, 0.8))
         return steps
 
-    def _survey(self, after: timedelta, touchpoint: str) -> Step:
+    def _survey(self, after: timedelta, touchpoint: str, person: Person, went_well: float) -> Step:
+        """A survey answered about one touchpoint, in the canonical payload."""
         rng = self.rng
-        score = rng.choices((1, 2, 3, 4, 5), weights=(1, 1, 2, 4, 4))[0]
+        good = rng.random() < went_well
+        satisfaction = rng.choices((1, 2, 3, 4, 5), weights=SATISFACTION_WEIGHTS[good])[0]
+        effort = max(1, min(7, round(7 - 1.5 * (satisfaction - 1)) + rng.randint(-1, 1)))
+        remembered = self.experience.setdefault(person.customer.pk, {})
+        remembered["sales" if touchpoint == "sales" else "service"] = satisfaction
+        scores = list(remembered.values())
+        experience = (min(scores) + sum(scores) / len(scores)) / 2  # the worst weighs double
+        weights = next(w for floor, w in INTENT_WEIGHTS if experience >= floor)
+        intent = rng.choices(("yes", "maybe", "no"), weights=weights)[0]
+        comment = ""
+        if rng.random() < 0.4:
+            band = "good" if satisfaction >= 4 else "mixed" if satisfaction == 3 else "bad"
+            comment = rng.choice(SURVEY_COMMENTS[band])
         return Step(
             after,
             "email",
             "survey",
-            f"Survey: {touchpoint} rated {score}/5",
+            f"Survey ({touchpoint}): satisfaction {satisfaction}/5, effort {effort}/7, "
+            f"would buy again: {intent}",
+            body=comment,
             payload={
                 "touchpoint": touchpoint,
-                "score": score,
-                "effort": rng.randint(1, 5),
-                "would_buy_again": score >= 3,
+                "satisfaction": satisfaction,
+                "effort": effort,
+                "intent": intent,
+                "comment": comment,
             },
         )
 
@@ -382,8 +429,11 @@ class ActivityMaker:
                     actor=agent,
                 )
             )
-        if rng.random() < 0.2:
-            steps.append(self._survey(t + timedelta(days=2), "support"))
+        if rng.random() < 0.3:
+            fixed = outcome.startswith("Talked") or outcome.startswith("Sent")
+            steps.append(
+                self._survey(t + timedelta(days=2), "support", person, 0.85 if fixed else 0.5)
+            )
         return steps
 
     def account_query(self, person: Person) -> list[Step]:
@@ -508,17 +558,21 @@ class ActivityMaker:
             )
         )
         department = "support-hardware" if "repair" in reason else "sales-consumer"
-        return [
+        wait = rng.randint(0, 40)
+        steps = [
             Step(
                 timedelta(0),
                 "in_person",
                 "visit",
                 f"Visited the {self.site_names[site]} service centre: {reason}",
-                payload={"reason": reason, "wait_minutes": rng.randint(0, 40)},
+                payload={"reason": reason, "wait_minutes": wait},
                 site=site,
                 actor=self._staff(department),
             )
         ]
+        if "repair" in reason and rng.random() < 0.45:
+            steps.append(self._survey(timedelta(days=3), "service", person, 0.85 - wait / 100))
+        return steps
 
     def product_return(self, person: Person) -> list[Step]:
         rng = self.rng
@@ -531,7 +585,8 @@ class ActivityMaker:
         currency = self._currency(person)
         carrier = rng.choice(catalogue.CARRIERS)
         credit_note = f"CN-{600000 + self._next()}"
-        return [
+        refunded_after = timedelta(days=rng.randint(4, 8))
+        steps = [
             Step(
                 timedelta(0),
                 via,
@@ -549,7 +604,7 @@ class ActivityMaker:
                 payload={"return_number": rma, "carrier": carrier, "status": "collected"},
             ),
             Step(
-                timedelta(days=rng.randint(4, 8)),
+                refunded_after,
                 "email",
                 "invoice",
                 f"Credit note {credit_note}: {currency} {product.price:,} refunded",
@@ -562,6 +617,12 @@ class ActivityMaker:
                 },
             ),
         ]
+        if rng.random() < 0.4:
+            went_well = 0.5 if reason in ("faulty on arrival", "wrong item sent") else 0.75
+            steps.append(
+                self._survey(refunded_after + timedelta(days=2), "service", person, went_well)
+            )
+        return steps
 
     def warranty_claim(self, person: Person) -> list[Step]:
         rng = self.rng
@@ -593,6 +654,9 @@ class ActivityMaker:
                     payload={"direction": "outbound", "claim_number": claim},
                 )
             )
+        if rng.random() < 0.45:
+            went_well = 0.8 if outcome == "approved" else 0.15
+            steps.append(self._survey(timedelta(days=5), "service", person, went_well))
         return steps
 
 

@@ -37,6 +37,7 @@ from loxodon.customers.services import create_customer
 from loxodon.demo import catalogue
 from loxodon.demo.activity import activity_drafts
 from loxodon.demo.channels import seed_channels
+from loxodon.demo.standards import seed_standards
 from loxodon.demo.stories import (
     STORIES,
     Story,
@@ -182,6 +183,7 @@ def seed_demo(
     summary = DemoSummary()
     with transaction.atomic():
         _create_organisation(world, report)
+        seed_standards(world)
         _create_customers(world, customers, report)
         summary.events = _ingest_events(world, events, report)
         summary.assets = _create_assets(world, report)

@@ -241,9 +241,15 @@ def story_event_drafts(world: DemoWorld) -> list[EventDraft]:
         day(228, "19:42"),
         "email",
         "survey",
-        "Survey: sales rated 2/5",
+        "Survey (sales): satisfaction 2/5, effort 6/7, would buy again: maybe",
         body="Took an hour and four transfers to place the order.",
-        payload={"touchpoint": "sales", "score": 2, "effort": 5, "would_buy_again": False},
+        payload={
+            "touchpoint": "sales",
+            "satisfaction": 2,
+            "effort": 6,
+            "intent": "maybe",
+            "comment": "Took an hour and four transfers to place the order.",
+        },
     )
     priya.add(ago(41), "web", "web_visit", "Visited /business", payload={"path": "/business"})
     priya.add(

@@ -110,6 +110,7 @@ def home(request: DeskRequest) -> HttpResponse:
             "oldest": "Waiting longest",
             "created": "Newest",
             "priority": "Priority",
+            "due": "Service standard due",
         },
         "priority": priority or "",
         "status": status or "",

@@ -1,3 +1,12 @@
-from django.urls import URLPattern, URLResolver
+"""Public survey pages (no login), mounted at /survey/."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from loxodon.insights import survey_views
+
+app_name = "survey"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("thanks/", survey_views.thanks, name="thanks"),
+    path("<str:token>/", survey_views.survey, name="answer"),
+]

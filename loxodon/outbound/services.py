@@ -48,6 +48,7 @@ from loxodon.outbound.models import (
     MessageStatus,
     OutboundMessage,
 )
+from loxodon.sla.schedule import schedule_sla_check
 from loxodon.timeline.models import Event
 
 log = logging.getLogger(__name__)
@@ -629,6 +630,8 @@ def _finish_sent(
         sent_at = timezone.now()
         message.to_address = to
         message.event = events.message_sent(message, text=text, folded=folded, sent_at=sent_at)
+        case_id = message.case_id
+        transaction.on_commit(lambda: schedule_sla_check(case_id))  # a response meets a target
         message.status = MessageStatus.SENT
         message.sent_at = sent_at
         message.error = ""

@@ -7,6 +7,7 @@ from ninja import Router, Status
 from loxodon.core.event_types import KINDS
 from loxodon.core.schemas import ApiRequest
 from loxodon.customers.selectors import get_customer_for
+from loxodon.insights.services import invite_after_orders
 from loxodon.org.selectors import get_site
 from loxodon.timeline.schemas import (
     AssetIn,
@@ -24,6 +25,7 @@ from loxodon.timeline.selectors import timeline_page
 from loxodon.timeline.services import (
     SERVICE_ONLY_KINDS,
     EventDraft,
+    IngestResult,
     ingest_events,
     register_asset,
 )
@@ -50,10 +52,19 @@ def _draft(e: EventIn) -> EventDraft:
     )
 
 
+def _invite_after_orders(results: list[IngestResult]) -> None:
+    """New orders from other systems: the customer gets a sales survey (the insights app decides
+    whether: recent orders only, one per window). Demo and bulk imports do not go through here."""
+    orders = [r.event for r in results if r.created and r.event.kind == "order"]
+    if orders:
+        invite_after_orders(orders)
+
+
 @router.post("/events", response={200: EventOut, 201: EventOut})
 def post_event(request: ApiRequest, event: EventIn) -> Status[dict[str, Any]]:
     """Append one event. A repeat of `(source, external_id)` returns the stored event (200)."""
     (result,) = ingest_events([_draft(event)], indexed=False)
+    _invite_after_orders([result])
     return Status(201 if result.created else 200, event_out(result.event))
 
 
@@ -61,6 +72,7 @@ def post_event(request: ApiRequest, event: EventIn) -> Status[dict[str, Any]]:
 def post_batch(request: ApiRequest, batch: BatchIn) -> Status[dict[str, Any]]:
     """Append up to 1000 events in one transaction: all are stored, or none."""
     results = ingest_events([_draft(e) for e in batch.events])
+    _invite_after_orders(results)
     created = sum(1 for r in results if r.created)
     items = [
         {

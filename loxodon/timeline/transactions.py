@@ -5,7 +5,9 @@ events API (`POST /events`, `/events/batch`). What makes them transactions is th
 validated here per kind so that every screen (desk, portal, alerts) can rely on the same fields.
 Fields we do not know are kept as delivered (an ERP sends what it sends); the fields we name
 must have the right type. `order` and `warranty` events also keep the customer's installed
-products (assets) up to date: see `apply_to_assets`.
+products (assets) up to date: see `apply_to_assets`. Survey answers (`survey`) are checked the
+same way, whether they come from our own survey pages or from another system (e.g. a telephony
+post-call survey).
 """
 
 from __future__ import annotations
@@ -112,12 +114,34 @@ class InvoicePayload(_Payload):
     order_number: str | None = Field(default=None, max_length=100)
 
 
+class SurveyPayload(_Payload):
+    """A customer's answers about one touchpoint (docs/integrations/surveys.md).
+
+    Scores are strict integers: the payload is stored as delivered, so "5" or 4.5 would reach
+    every figure and alert as something other than a score. `effort` and `intent` may be left
+    out by systems that do not ask them (a one-question post-call survey); ours always ask.
+    """
+
+    touchpoint: Literal["sales", "service", "support"]
+    satisfaction: int = Field(strict=True, ge=1, le=5, description="1 very unhappy … 5 very happy")
+    effort: int | None = Field(
+        default=None, strict=True, ge=1, le=7, description="1 very easy … 7 very hard"
+    )
+    intent: Literal["yes", "maybe", "no"] | None = Field(
+        default=None, description="would the customer buy from us again?"
+    )
+    comment: str = Field(default="", max_length=2000)
+    invitation_id: uuid.UUID | None = None
+    case_id: uuid.UUID | None = None
+
+
 PAYLOAD_SCHEMAS: dict[str, type[_Payload]] = {
     "order": OrderPayload,
     "return": ReturnPayload,
     "shipment": ShipmentPayload,
     "warranty": WarrantyPayload,
     "invoice": InvoicePayload,
+    "survey": SurveyPayload,
 }
 
 

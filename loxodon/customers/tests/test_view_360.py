@@ -155,7 +155,7 @@ def test_last_survey_negative_alert(
         kind="survey",
         occurred_at="2026-01-01T10:00:00+00:00",
         summary="Survey",
-        payload={"satisfaction": 5},
+        payload={"satisfaction": 5, "touchpoint": "service"},
     )
     latest = event(
         "s-new",
@@ -166,7 +166,7 @@ def test_last_survey_negative_alert(
         summary="Survey",
         payload={"satisfaction": score, "touchpoint": "service"},
     )
-    api.post("/events/batch", {"events": [old_happy, latest]})
+    assert api.post("/events/batch", {"events": [old_happy, latest]}).status_code == 201
     alerts = {a["code"]: a for a in api.get(f"/customers/{cid}/view").json()["alerts"]}
     assert ("last_survey_negative" in alerts) is alerted
     if alerted:

@@ -1,0 +1,35 @@
+"""Enqueue the service-standard worker for a case (imported by cases.services: no services
+imported here, so there is no import cycle)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from django.utils import timezone
+
+from loxodon.sla import tasks
+from loxodon.sla.models import ServiceStandard
+
+log = logging.getLogger(__name__)
+
+
+def schedule_sla_check(case_id: uuid.UUID | str, *, at: datetime | None = None) -> None:
+    """Enqueue `check_case_sla` for the case, at `at` (now when None or past).
+
+    Call it *after commit* (`transaction.on_commit(lambda: schedule_sla_check(case.pk))`).
+    Skipped while no standard exists at all (installations without SLAs queue nothing). A
+    queue that is down is logged, never raised: `loxodon sla_sweep` catches up.
+    """
+    job = tasks.check_case_sla
+    try:
+        if not ServiceStandard.objects.exists():
+            return  # no standards anywhere: nothing to check (`sla_sweep` after adding some)
+        if at is not None and at > timezone.now():
+            if not job.get_backend().supports_defer:
+                return  # the immediate backend cannot wait; the next check or sweep will do
+            job = job.using(run_after=at)
+        job.enqueue(str(case_id))
+    except Exception:
+        log.exception("could not enqueue the service-standard check of case %s", case_id)
