@@ -96,7 +96,15 @@ def payload_items(payload: Any, also_skip: str = "") -> list[tuple[str, str]]:
     elsewhere by a kind's own template (e.g. an order's lines as a table)."""
     if not isinstance(payload, dict):
         return []
-    skip = {"case_id", "task_id", "handoff_id", "asset_id", "contact_event_id"}
+    skip = {
+        "case_id",
+        "task_id",
+        "handoff_id",
+        "asset_id",
+        "contact_event_id",
+        "invitation_id",
+        "about_event_id",
+    }
     skip |= {k.strip() for k in also_skip.split(",") if k.strip()}
     return [
         (k.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else str(v))

@@ -160,6 +160,7 @@ def test_story_1_the_hour_long_purchase_becomes_one_case(
     ready(page)
     expect(page.locator("body")).to_have_attribute("data-live-state", "connected")
     token = create_api_token(username="oscar")
+    before = Event.objects.filter(customer=priya).count()
     response = httpx.post(
         f"{live_desk.url}/api/v1/events",
         headers={"Authorization": f"Bearer {token}"},
@@ -177,9 +178,12 @@ def test_story_1_the_hour_long_purchase_becomes_one_case(
         },
     )
     assert response.status_code == 201
-    first = page.locator("#timeline-items > li").first
-    expect(first).to_contain_text("Order 5001: 12 x ProBook", timeout=10_000)
-    expect(page.locator("#live-count")).to_have_text("1")
+    order = page.locator("#timeline-items > li", has_text="Order 5001: 12 x ProBook")
+    expect(order).to_have_count(1, timeout=10_000)
+    # the order, and the sales survey it triggers, both arrived live
+    arrived = Event.objects.filter(customer=priya).count() - before
+    assert arrived == 2
+    expect(page.locator("#live-count")).to_have_text(str(arrived))
 
 
 def test_story_2_four_departments_one_owner_customer_confirms(
