@@ -25,3 +25,13 @@ def survey_after_resolution(case_id: str) -> str | None:
 
     invitation = invite_after_resolution(uuid.UUID(case_id))
     return str(invitation.pk) if invitation is not None else None
+
+
+@task()
+def surveys_after_orders(event_ids: list[str]) -> int:
+    """Sales surveys for orders just stored through the events API (enqueued on commit, once
+    per request): ingest never waits for, or fails with, the invitations."""
+    from loxodon.insights.services import invite_after_orders
+    from loxodon.timeline.models import Event
+
+    return len(invite_after_orders(Event.objects.filter(pk__in=event_ids)))

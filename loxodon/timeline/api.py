@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from ninja import Router, Status
 
 from loxodon.core.event_types import KINDS
 from loxodon.core.schemas import ApiRequest
 from loxodon.customers.selectors import get_customer_for
-from loxodon.insights.services import invite_after_orders
+from loxodon.insights.tasks import surveys_after_orders
 from loxodon.org.selectors import get_site
 from loxodon.timeline.schemas import (
     AssetIn,
@@ -55,9 +56,9 @@ def _draft(e: EventIn) -> EventDraft:
 def _invite_after_orders(results: list[IngestResult]) -> None:
     """New orders from other systems: the customer gets a sales survey (the insights app decides
     whether: recent orders only, one per window). Demo and bulk imports do not go through here."""
-    orders = [r.event for r in results if r.created and r.event.kind == "order"]
-    if orders:
-        invite_after_orders(orders)
+    orders = [str(r.event.pk) for r in results if r.created and r.event.kind == "order"]
+    if orders:  # a background job: ingest neither waits for nor fails with the invitations
+        transaction.on_commit(lambda: surveys_after_orders.enqueue(orders))
 
 
 @router.post("/events", response={200: EventOut, 201: EventOut})

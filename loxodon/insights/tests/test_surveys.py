@@ -404,12 +404,11 @@ def test_recent_orders_invite_to_a_sales_survey_once(jo: Customer, api: Api) -> 
         assert response.status_code == 201, response.content
         return Event.objects.get(pk=response.json()["id"])
 
-    # the events API calls invite_after_orders for every new order it stores
-    order(1, now - timedelta(days=40))
-    order(2, now - timedelta(hours=2), status="quoted")
-    assert not SurveyInvitation.objects.exists()
+    old = order(1, now - timedelta(days=40))
+    quoted = order(2, now - timedelta(hours=2), status="quoted")
+    assert invite_after_orders([old, quoted], now=now) == []
     fresh = [order(3, now - timedelta(hours=1)), order(4, now - timedelta(minutes=5))]
-    [invitation] = SurveyInvitation.objects.all()
+    [invitation] = invite_after_orders(fresh, now=now)
     assert (invitation.touchpoint, invitation.about_event_id) == ("sales", fresh[0].pk)
     assert invite_after_orders([order(5, now)], now=now) == []  # within the window
 
