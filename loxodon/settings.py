@@ -128,7 +128,9 @@ def _database() -> dict[str, object]:
         name = config.get("NAME")
         if isinstance(name, str) and name not in ("", ":memory:"):
             Path(name).parent.mkdir(parents=True, exist_ok=True)
-        config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+        # A file (not :memory:) so that live-server threads and `loxodon` subprocesses in tests
+        # share it; one per test process, so two test runs in one checkout do not collide.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     return config
 
 
