@@ -10,9 +10,12 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 from django.core.management import call_command
 from django.db import transaction
@@ -51,7 +54,7 @@ from loxodon.demo.world import PASSWORD, DemoWorld, NoProgress, Person, PersonPl
 from loxodon.org.models import Department, Role, Site, User
 from loxodon.org.services import create_department, create_site, create_staff
 from loxodon.timeline.models import Asset, Event
-from loxodon.timeline.services import EventDraft, ingest_events, register_asset
+from loxodon.timeline.services import EventDraft, ingest_events, record_event, register_asset
 
 BATCH = 1000
 STAFF_TOTAL = 60
@@ -555,8 +558,39 @@ def _create_cases(world: DemoWorld, progress: Progress) -> int:
     return Case.objects.count()
 
 
+@contextmanager
+def _at_the_time(world: DemoWorld, start: datetime) -> Iterator[Callable[[float, float], None]]:
+    """Build a past case at its own moment in the story.
+
+    The services stamp what they write with Django's clock (`timezone.now()`, also behind the
+    `auto_now` fields). While a generic demo case is built, that clock reads `start`, moved on
+    by `later(min_hours, max_hours)` between the steps, never past the demo's "now". This is
+    the demo's replay of history only; nothing else changes the clock.
+    """
+    current = [start]
+    latest = world.now - timedelta(minutes=5)
+
+    def later(min_hours: float, max_hours: float) -> None:
+        step = timedelta(hours=world.rng.uniform(min_hours, max_hours))
+        current[0] = min(current[0] + step, latest)
+
+    with mock.patch.object(timezone, "now", lambda: current[0]):
+        yield later
+
+
 def _build_case(world: DemoWorld, person: Person, status: str) -> Case:
-    """A case brought to `status` the way people would get it there, through the services."""
+    """A case brought to `status` the way people would get it there, through the services,
+    at the time it happened: closed cases over the last year, open ones in the last weeks."""
+    rng = world.rng
+    finished = status in (CaseStatus.RESOLVED_CONFIRMED, CaseStatus.CLOSED_UNCONFIRMED)
+    days_ago = rng.uniform(14, 330) if finished else rng.uniform(0.5, 20)
+    with _at_the_time(world, world.now - timedelta(days=days_ago)) as later:
+        return _build_case_steps(world, person, status, later)
+
+
+def _build_case_steps(
+    world: DemoWorld, person: Person, status: str, later: Callable[[float, float], None]
+) -> Case:
     rng = world.rng
     problem, work = rng.choice(catalogue.CASE_TEMPLATES)
     priority = rng.choices(list(Priority.values), weights=(2, 6, 2, 1))[0]
@@ -578,8 +612,21 @@ def _build_case(world: DemoWorld, person: Person, status: str) -> Case:
         priority=priority,
         site=site,
     )
+    if rng.random() < 0.85:  # the owner calls the customer back (the first response)
+        later(0.1, 5)
+        record_event(
+            customer_id=person.customer.pk,
+            kind="call",
+            channel="phone",
+            summary=f"Call to {person.first_name}: agreed the next steps",
+            actor=owner,
+            case_id=case.pk,
+            site=site,
+            payload={"direction": "outbound"},
+        )
     tasks: list[Task] = []
     for department, title in work:
+        later(0.05, 0.5)
         assignee = world.pick_staff(department)
         tasks.append(
             add_task(
@@ -592,8 +639,10 @@ def _build_case(world: DemoWorld, person: Person, status: str) -> Case:
         )
     for task in tasks:
         if rng.random() < 0.5:
+            later(1, 20)
             add_note(case=case, body=rng.choice(catalogue.NOTE_LINES), actor=task.assignee)
     if rng.random() < 0.2:
+        later(1, 30)
         receiver = world.pick_frontline()
         if receiver.pk != owner.pk:
             hand_off(
@@ -607,12 +656,15 @@ def _build_case(world: DemoWorld, person: Person, status: str) -> Case:
 
     def finish(some: list[Task]) -> None:
         for task in some:
+            later(4, 72)
             complete_task(task=task, note="Done.", actor=task.assignee)
 
     if status == CaseStatus.OPEN:
         if rng.random() < 0.25:  # solved, confirmed, then the problem came back
             finish(tasks)
+            later(12, 96)
             confirm_resolution(case=case, via="phone", actor=owner)
+            later(24, 240)
             reopen_case(case=case, reason="Customer called: the problem is back.", actor=owner)
             add_task(
                 case=case,
@@ -630,11 +682,13 @@ def _build_case(world: DemoWorld, person: Person, status: str) -> Case:
             if status == CaseStatus.WAITING_ON_CUSTOMER
             else ("us", catalogue.WAITING_ON_US_REASONS)
         )
+        later(1, 48)
         set_waiting(case=case, on=on, actor=owner, reason=rng.choice(reasons))
     else:
         finish(tasks)  # the last task proposes the resolution; only the customer confirms
         if not tasks:
             propose_resolution(case=case, summary="Fixed on the first call.", actor=owner)
+        later(12, 120)
         if status == CaseStatus.RESOLVED_CONFIRMED:
             via = rng.choice(("phone", "email", "sms", "web"))
             confirm_resolution(case=case, via=via, actor=owner)

@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.test import Client, override_settings
+from django.utils import timezone
 from pytest_django import DjangoDbBlocker, Settings
 
 from loxodon.cases.models import Case, CaseStatus, Handoff, Task, TaskStatus
@@ -97,6 +98,21 @@ def test_every_channel_kind_and_case_status_is_there(seeded: str) -> None:
     assert set(Case.objects.values_list("status", flat=True).distinct()) == set(CaseStatus.values)
     assert Case.objects.filter(reopen_count__gt=0).exists() or Case.objects.count() < 20
     assert Asset.objects.filter(refurbished=True, os__startswith="Windows 7").exists()
+
+
+def test_cases_happened_over_time_not_all_today(seeded: str) -> None:
+    now = timezone.now()
+    stories = {c for _, c in find_story_customers() if c is not None}
+    finished = Case.objects.filter(status=CaseStatus.RESOLVED_CONFIRMED).exclude(
+        customer__in=stories
+    )
+    assert finished.filter(created_at__lt=now - timedelta(days=14)).exists()
+    for case in finished[:20]:
+        confirmed = Event.objects.get(case=case, kind="confirmation")
+        assert case.created_at < confirmed.occurred_at <= now  # took time, never in the future
+    assert not Event.objects.filter(occurred_at__gt=now).exists()
+    still_open = Case.objects.filter(status=CaseStatus.OPEN).exclude(customer__in=stories)
+    assert all(c.created_at > now - timedelta(days=21) for c in still_open)
 
 
 def test_channels_are_wired_and_carry_live_traffic(seeded: str) -> None:
