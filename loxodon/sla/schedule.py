@@ -33,3 +33,12 @@ def schedule_sla_check(case_id: uuid.UUID | str, *, at: datetime | None = None) 
         job.enqueue(str(case_id))
     except Exception:
         log.exception("could not enqueue the service-standard check of case %s", case_id)
+
+
+def schedule_sla_sweep(site_id: uuid.UUID | str | None) -> None:
+    """Enqueue `recheck_open_cases` for one site's open cases (None: every open case), after
+    standards, hours or holidays changed. Call it after commit; never raises (see above)."""
+    try:
+        tasks.recheck_open_cases.enqueue(str(site_id) if site_id is not None else None)
+    except Exception:
+        log.exception("could not enqueue the service-standard sweep of site %s", site_id)

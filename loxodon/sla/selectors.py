@@ -193,3 +193,11 @@ def clock_of_case(user: Any, case_id: str | uuid.UUID) -> tuple[Case, CaseClock 
     case = get_case_for(user, case_id)
     clock = CaseClock.objects.select_related("standard").filter(case_id=case.pk).first()
     return case, clock
+
+
+def open_cases_touched(site: Site | None) -> int:
+    """How many open cases a change of `site`'s rules rechecks (central: every open case)."""
+    cases = Case.objects.filter(status__in=OPEN_STATUSES)
+    if site is not None:
+        cases = cases.filter(site=site)
+    return cases.count()

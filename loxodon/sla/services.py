@@ -3,6 +3,7 @@ scheduling the worker, and editing standards, business hours and holidays (ADR 1
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -21,7 +22,7 @@ from loxodon.org.models import Department, Role, Site, User
 from loxodon.sla import events
 from loxodon.sla.clock import Clock, TargetClock, compute_clock
 from loxodon.sla.models import TARGETS, BusinessHours, CaseClock, Holiday, ServiceStandard
-from loxodon.sla.schedule import schedule_sla_check
+from loxodon.sla.schedule import schedule_sla_check, schedule_sla_sweep
 from loxodon.sla.selectors import calendar_for, standard_for
 from loxodon.timeline.models import Event
 
@@ -167,10 +168,14 @@ def _plan_next_check(
     transaction.on_commit(lambda: schedule_sla_check(case_id, at=at))
 
 
-def sweep_open_cases(*, now: datetime | None = None) -> int:
-    """Recheck every open case (catch-up after downtime, new or edited standards)."""
+def sweep_open_cases(*, now: datetime | None = None, site_id: uuid.UUID | None = None) -> int:
+    """Recheck every open case (catch-up after downtime, new or edited standards); with
+    `site_id`, only that site's open cases."""
     count = 0
-    ids = Case.objects.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True).iterator()
+    cases = Case.objects.filter(status__in=OPEN_STATUSES)
+    if site_id is not None:
+        cases = cases.filter(site_id=site_id)
+    ids = cases.values_list("pk", flat=True).iterator()
     for case_id in ids:
         if refresh_case_clock(case_id=case_id, now=now) is not None:
             count += 1
@@ -207,6 +212,86 @@ def _minutes(value: Any, name: str) -> int | None:
     return minutes
 
 
+def require_editor(user: Any, site: Site | None) -> None:
+    """Raise unless `user` may edit `site`'s rules (None = central): 404 for non-staff, 403
+    for agents, for supervisors on central or another site."""
+    _may_edit(user, site)
+
+
+def require_manager(user: Any) -> None:
+    """Raise unless `user` is a supervisor or an admin (who may edit some rules)."""
+    _require_manager(user)
+
+
+def may_edit(user: Any, site: Site | None) -> bool:
+    """Whether `user` may edit the standards, hours and holidays of `site` (None = central)."""
+    try:
+        _may_edit(user, site)
+    except (PermissionDenied, NotFound):
+        return False
+    return True
+
+
+_EVERY_SITE = "every site"
+
+
+def _recheck_after_commit(site: Site | None) -> None:
+    """Standards, hours or holidays changed: recheck the clocks of the open cases they touch
+    (the site's, or every open case for a central change) once the change is committed.
+
+    Many changes in one transaction (the demo seeds dozens of holidays) queue one sweep per
+    site, or a single one for every site when a central row changed: the first callback to run
+    after the commit drains what the transaction collected, the others find nothing left."""
+    connection = transaction.get_connection()
+    pending: set[uuid.UUID | str] = connection.__dict__.setdefault("_sla_pending_sweeps", set())
+    pending.add(site.pk if site is not None else _EVERY_SITE)
+
+    def enqueue() -> None:
+        sites = set(pending)
+        pending.clear()
+        if _EVERY_SITE in sites:
+            schedule_sla_sweep(None)
+            return
+        for site_id in sites:
+            schedule_sla_sweep(site_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _standard_values(
+    *,
+    priority: str,
+    name: str,
+    first_response_minutes: int | None,
+    next_response_minutes: int | None,
+    resolution_minutes: int | None,
+    warn_at_percent: int,
+    reassign_on_breach: bool,
+) -> dict[str, Any]:
+    if priority not in Priority.values:
+        raise InvalidInput(f"priority must be one of: {', '.join(Priority.values)}")
+    if not 1 <= int(warn_at_percent) <= 100:
+        raise InvalidInput("warn_at_percent must be between 1 and 100")
+    first = _minutes(first_response_minutes, "first_response_minutes")
+    resolution = _minutes(resolution_minutes, "resolution_minutes")
+    if first is not None and resolution is not None and resolution < first:
+        raise InvalidInput("resolution_minutes must be at least first_response_minutes")
+    return {
+        "name": name.strip(),
+        "first_response_minutes": first,
+        "next_response_minutes": _minutes(next_response_minutes, "next_response_minutes"),
+        "resolution_minutes": resolution,
+        "warn_at_percent": int(warn_at_percent),
+        "reassign_on_breach": bool(reassign_on_breach),
+    }
+
+
+def _duplicate(site: Site | None, priority: str, department: Department | None) -> Conflict:
+    where = site.code if site is not None else "central"
+    kind = department.name if department is not None else "any department"
+    return Conflict(f"a {where} standard for {priority} priority and {kind} already exists")
+
+
 @transaction.atomic
 def save_standard(
     *,
@@ -223,21 +308,109 @@ def save_standard(
 ) -> ServiceStandard:
     """Create or replace the standard for (site|central, priority, department|any)."""
     _may_edit(actor, site)
-    if priority not in Priority.values:
-        raise InvalidInput(f"priority must be one of: {', '.join(Priority.values)}")
-    if not 1 <= int(warn_at_percent) <= 100:
-        raise InvalidInput("warn_at_percent must be between 1 and 100")
-    values = {
-        "name": name.strip(),
-        "first_response_minutes": _minutes(first_response_minutes, "first_response_minutes"),
-        "next_response_minutes": _minutes(next_response_minutes, "next_response_minutes"),
-        "resolution_minutes": _minutes(resolution_minutes, "resolution_minutes"),
-        "warn_at_percent": int(warn_at_percent),
-        "reassign_on_breach": bool(reassign_on_breach),
-    }
+    values = _standard_values(
+        priority=priority,
+        name=name,
+        first_response_minutes=first_response_minutes,
+        next_response_minutes=next_response_minutes,
+        resolution_minutes=resolution_minutes,
+        warn_at_percent=warn_at_percent,
+        reassign_on_breach=reassign_on_breach,
+    )
     standard, _ = ServiceStandard.objects.update_or_create(
         site=site, priority=priority, department=department, defaults=values
     )
+    _recheck_after_commit(site)
+    return standard
+
+
+@transaction.atomic
+def add_standard(
+    *,
+    actor: Any,
+    site: Site | None,
+    priority: str,
+    department: Department | None = None,
+    name: str = "",
+    first_response_minutes: int | None = None,
+    next_response_minutes: int | None = None,
+    resolution_minutes: int | None = None,
+    warn_at_percent: int = 80,
+    reassign_on_breach: bool = False,
+) -> ServiceStandard:
+    """Add a new standard; Conflict when (site|central, priority, department|any) has one."""
+    _may_edit(actor, site)
+    values = _standard_values(
+        priority=priority,
+        name=name,
+        first_response_minutes=first_response_minutes,
+        next_response_minutes=next_response_minutes,
+        resolution_minutes=resolution_minutes,
+        warn_at_percent=warn_at_percent,
+        reassign_on_breach=reassign_on_breach,
+    )
+    try:
+        with transaction.atomic():
+            standard = ServiceStandard.objects.create(
+                site=site, priority=priority, department=department, **values
+            )
+    except IntegrityError:
+        raise _duplicate(site, priority, department) from None
+    _recheck_after_commit(site)
+    return standard
+
+
+@transaction.atomic
+def edit_standard(
+    *,
+    actor: Any,
+    standard_id: uuid.UUID,
+    site: Site | None,
+    priority: str,
+    department: Department | None = None,
+    name: str = "",
+    first_response_minutes: int | None = None,
+    next_response_minutes: int | None = None,
+    resolution_minutes: int | None = None,
+    warn_at_percent: int = 80,
+    reassign_on_breach: bool = False,
+) -> ServiceStandard:
+    """Change a standard in place (its scope too: the actor must be allowed both before and
+    after); Conflict when another standard already has the new scope, priority and type."""
+    standard = (
+        ServiceStandard.objects.select_for_update(of=("self",))
+        .select_related("site")
+        .filter(pk=standard_id)
+        .first()
+    )
+    if standard is None:
+        raise NotFound(f"no service standard '{standard_id}'")
+    before = standard.site
+    _may_edit(actor, before)
+    _may_edit(actor, site)
+    values = _standard_values(
+        priority=priority,
+        name=name,
+        first_response_minutes=first_response_minutes,
+        next_response_minutes=next_response_minutes,
+        resolution_minutes=resolution_minutes,
+        warn_at_percent=warn_at_percent,
+        reassign_on_breach=reassign_on_breach,
+    )
+    standard.site = site
+    standard.priority = priority
+    standard.department = department
+    for field, value in values.items():
+        setattr(standard, field, value)
+    try:
+        with transaction.atomic():
+            standard.save(
+                update_fields=["site", "priority", "department", *values.keys(), "updated_at"]
+            )
+    except IntegrityError:
+        raise _duplicate(site, priority, department) from None
+    # moved between sites (or central involved): every open case may be touched
+    _recheck_after_commit(site if before is not None and before == site else None)
     return standard
 
 
@@ -247,25 +420,38 @@ def delete_standard(*, actor: Any, standard_id: uuid.UUID) -> None:
     if standard is None:
         raise NotFound(f"no service standard '{standard_id}'")
     _may_edit(actor, standard.site)
+    site = standard.site
     standard.delete()
+    _recheck_after_commit(site)
 
 
 @transaction.atomic
 def set_business_hours(
     *, actor: Any, site: Site | None, spans: list[tuple[int, time, time]]
 ) -> list[BusinessHours]:
-    """Replace the site's (or the central) opening spans. An empty list removes the site's
-    own hours (it falls back to the central ones)."""
+    """Replace the site's (or the central) opening spans in one transaction. An empty list
+    removes the site's own hours (it falls back to the central ones; central: open 24/7).
+    `(weekday, 00:00, 00:00)` is a whole day open; spans of one day must not overlap."""
     _may_edit(actor, site)
     for weekday, opens, closes in spans:
         if not 0 <= weekday <= 6:
             raise InvalidInput("weekday must be 0 (Monday) to 6 (Sunday)")
         if not (closes > opens or closes == time(0)):
             raise InvalidInput(f"closes must be after opens ({opens:%H:%M}-{closes:%H:%M})")
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for weekday, opens, closes in spans:
+        by_day.setdefault(weekday, []).append((opens, closes))
+    for day in by_day.values():
+        day.sort()
+        for (_, end), (start, _) in itertools.pairwise(day):
+            if end == time(0) or start < end:
+                raise InvalidInput("opening spans of one day must not overlap")
     BusinessHours.objects.filter(site=site).delete()
-    return [
+    rows = [
         BusinessHours.objects.create(site=site, weekday=w, opens=o, closes=c) for w, o, c in spans
     ]
+    _recheck_after_commit(site)
+    return rows
 
 
 @transaction.atomic
@@ -275,9 +461,11 @@ def add_holiday(*, actor: Any, site: Site | None, day: date, name: str) -> Holid
         raise InvalidInput("name is required")
     try:
         with transaction.atomic():
-            return Holiday.objects.create(site=site, date=day, name=name.strip())
+            holiday = Holiday.objects.create(site=site, date=day, name=name.strip())
     except IntegrityError:
         raise Conflict(f"{day.isoformat()} is already a holiday here") from None
+    _recheck_after_commit(site)
+    return holiday
 
 
 @transaction.atomic
@@ -286,4 +474,6 @@ def remove_holiday(*, actor: Any, holiday_id: uuid.UUID) -> None:
     if holiday is None:
         raise NotFound(f"no holiday '{holiday_id}'")
     _may_edit(actor, holiday.site)
+    site = holiday.site
     holiday.delete()
+    _recheck_after_commit(site)

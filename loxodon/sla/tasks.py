@@ -19,3 +19,12 @@ def check_case_sla(case_id: str) -> str:
 
     row = refresh_case_clock(case_id=uuid.UUID(case_id))
     return row.state if row is not None else "gone"
+
+
+@task()
+def recheck_open_cases(site_id: str | None) -> int:
+    """Recheck the open cases of one site (None: every site) after its standards, hours or
+    holidays changed; returns how many were checked."""
+    from loxodon.sla.services import sweep_open_cases
+
+    return sweep_open_cases(site_id=uuid.UUID(site_id) if site_id else None)

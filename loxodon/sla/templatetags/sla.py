@@ -132,3 +132,15 @@ def standard_label(standard: Any) -> str:
 @register.inclusion_tag("sla/_case_panel.html")
 def sla_panel(case: Any) -> dict[str, Any]:
     return {"panel": panel(case, timezone.now())}
+
+
+@register.filter
+def minutes(value: int | None) -> str:
+    """Business minutes for reading: "480 min (8 h)", "90 min (1 h 30)", "—" for no target."""
+    if value is None or value == "":
+        return "—"
+    value = int(value)
+    if value < 60:
+        return f"{value} min"
+    hours, rest = divmod(value, 60)
+    return f"{value} min ({hours} h{f' {rest:02d}' if rest else ''})"
