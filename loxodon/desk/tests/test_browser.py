@@ -291,6 +291,8 @@ def test_search_is_keyboard_friendly_and_pages_look_right(
     page.set_viewport_size({"width": 1024, "height": 768})
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "customer-360-1024")
+    # below 1200 px the navigation folds into the menu button
+    page.get_by_role("button", name="Toggle navigation").click()
     page.get_by_role("button", name="Kim Test").click()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
