@@ -62,6 +62,19 @@ def colleague(other_site: Site, departments: dict[str, Department]) -> User:
 
 
 @pytest.fixture
+def supervisor(site: Site, departments: dict[str, Department]) -> User:
+    """Sue, a supervisor at Ann's site (London, hardware support)."""
+    return create_staff(
+        username="sue",
+        first_name="Sue",
+        last_name="Supervisor",
+        role="supervisor",
+        site=site,
+        department=departments["support-hardware"],
+    )
+
+
+@pytest.fixture
 def desk(agent: User) -> Client:
     """A browser session signed in as the agent (Ann, London, business sales)."""
     return signed_in(agent)

@@ -12,7 +12,12 @@ from datetime import date, time
 from loxodon.demo.world import DemoWorld
 from loxodon.org.models import Role, User
 from loxodon.sla.models import Holiday
-from loxodon.sla.services import add_holiday, save_standard, set_business_hours
+from loxodon.sla.services import (
+    StandardTerms,
+    add_holiday,
+    save_standard,
+    set_business_hours,
+)
 
 # priority: (first response, next response, resolution) in business minutes, warn %
 CENTRAL: dict[str, tuple[int, int, int, int]] = {
@@ -73,12 +78,7 @@ def seed_standards(world: DemoWorld) -> int:
         save_standard(
             actor=actor,
             site=None,
-            priority=priority,
-            name=f"Central {priority}",
-            first_response_minutes=first,
-            next_response_minutes=nxt,
-            resolution_minutes=resolution,
-            warn_at_percent=warn,
+            terms=StandardTerms(priority, f"Central {priority}", first, nxt, resolution, warn),
         )
         rows += 1
     for code, standards in OVERRIDES.items():
@@ -86,16 +86,11 @@ def seed_standards(world: DemoWorld) -> int:
         if site is None:
             continue
         for priority, (first, nxt, resolution, warn, reassign) in standards.items():
+            name = f"{site.name} {priority}"
             save_standard(
                 actor=actor,
                 site=site,
-                priority=priority,
-                name=f"{site.name} {priority}",
-                first_response_minutes=first,
-                next_response_minutes=nxt,
-                resolution_minutes=resolution,
-                warn_at_percent=warn,
-                reassign_on_breach=reassign,
+                terms=StandardTerms(priority, name, first, nxt, resolution, warn, reassign),
             )
             rows += 1
     rows += len(set_business_hours(actor=actor, site=None, spans=WEEKDAYS))

@@ -37,14 +37,16 @@ def save_standard(request: ApiRequest, data: StandardIn) -> Status[dict[str, Any
     standard = services.save_standard(
         actor=request.auth,
         site=get_site(data.site) if data.site else None,
-        priority=data.priority,
         department=get_department(data.department) if data.department else None,
-        name=data.name,
-        first_response_minutes=data.first_response_minutes,
-        next_response_minutes=data.next_response_minutes,
-        resolution_minutes=data.resolution_minutes,
-        warn_at_percent=data.warn_at_percent,
-        reassign_on_breach=data.reassign_on_breach,
+        terms=services.StandardTerms(
+            priority=data.priority,
+            name=data.name,
+            first_response_minutes=data.first_response_minutes,
+            next_response_minutes=data.next_response_minutes,
+            resolution_minutes=data.resolution_minutes,
+            warn_at_percent=data.warn_at_percent,
+            reassign_on_breach=data.reassign_on_breach,
+        ),
     )
     return Status(200, standard_out(standard))
 

@@ -11,6 +11,7 @@ from django import forms
 from loxodon.cases.models import Priority
 from loxodon.desk.forms import DeskForm
 from loxodon.org.models import Department, Site
+from loxodon.sla.services import StandardTerms
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CENTRAL = "central"
@@ -113,14 +114,16 @@ class StandardForm(ScopedForm):
         data = self.cleaned_data
         return {
             "site": self.site(),
-            "priority": data["priority"],
             "department": data["department"],
-            "name": data["name"],
-            "first_response_minutes": data["first_response_minutes"],
-            "next_response_minutes": data["next_response_minutes"],
-            "resolution_minutes": data["resolution_minutes"],
-            "warn_at_percent": data["warn_at_percent"],
-            "reassign_on_breach": data["reassign_on_breach"],
+            "terms": StandardTerms(
+                priority=data["priority"],
+                name=data["name"],
+                first_response_minutes=data["first_response_minutes"],
+                next_response_minutes=data["next_response_minutes"],
+                resolution_minutes=data["resolution_minutes"],
+                warn_at_percent=data["warn_at_percent"],
+                reassign_on_breach=data["reassign_on_breach"],
+            ),
         }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -258,32 +259,36 @@ def _recheck_after_commit(site: Site | None) -> None:
     transaction.on_commit(enqueue)
 
 
-def _standard_values(
-    *,
-    priority: str,
-    name: str,
-    first_response_minutes: int | None,
-    next_response_minutes: int | None,
-    resolution_minutes: int | None,
-    warn_at_percent: int,
-    reassign_on_breach: bool,
-) -> dict[str, Any]:
-    if priority not in Priority.values:
-        raise InvalidInput(f"priority must be one of: {', '.join(Priority.values)}")
-    if not 1 <= int(warn_at_percent) <= 100:
-        raise InvalidInput("warn_at_percent must be between 1 and 100")
-    first = _minutes(first_response_minutes, "first_response_minutes")
-    resolution = _minutes(resolution_minutes, "resolution_minutes")
-    if first is not None and resolution is not None and resolution < first:
-        raise InvalidInput("resolution_minutes must be at least first_response_minutes")
-    return {
-        "name": name.strip(),
-        "first_response_minutes": first,
-        "next_response_minutes": _minutes(next_response_minutes, "next_response_minutes"),
-        "resolution_minutes": resolution,
-        "warn_at_percent": int(warn_at_percent),
-        "reassign_on_breach": bool(reassign_on_breach),
-    }
+@dataclass(frozen=True)
+class StandardTerms:
+    """What a standard promises, whatever its scope (site or central, department or any)."""
+
+    priority: str
+    name: str = ""
+    first_response_minutes: int | None = None
+    next_response_minutes: int | None = None
+    resolution_minutes: int | None = None
+    warn_at_percent: int = 80
+    reassign_on_breach: bool = False
+
+    def checked(self) -> dict[str, Any]:
+        """The model fields these terms set (priority aside), or InvalidInput saying why not."""
+        if self.priority not in Priority.values:
+            raise InvalidInput(f"priority must be one of: {', '.join(Priority.values)}")
+        if not 1 <= int(self.warn_at_percent) <= 100:
+            raise InvalidInput("warn_at_percent must be between 1 and 100")
+        first = _minutes(self.first_response_minutes, "first_response_minutes")
+        resolution = _minutes(self.resolution_minutes, "resolution_minutes")
+        if first is not None and resolution is not None and resolution < first:
+            raise InvalidInput("resolution_minutes must be at least first_response_minutes")
+        return {
+            "name": self.name.strip(),
+            "first_response_minutes": first,
+            "next_response_minutes": _minutes(self.next_response_minutes, "next_response_minutes"),
+            "resolution_minutes": resolution,
+            "warn_at_percent": int(self.warn_at_percent),
+            "reassign_on_breach": bool(self.reassign_on_breach),
+        }
 
 
 def _duplicate(site: Site | None, priority: str, department: Department | None) -> Conflict:
@@ -294,31 +299,12 @@ def _duplicate(site: Site | None, priority: str, department: Department | None) 
 
 @transaction.atomic
 def save_standard(
-    *,
-    actor: Any,
-    site: Site | None,
-    priority: str,
-    department: Department | None = None,
-    name: str = "",
-    first_response_minutes: int | None = None,
-    next_response_minutes: int | None = None,
-    resolution_minutes: int | None = None,
-    warn_at_percent: int = 80,
-    reassign_on_breach: bool = False,
+    *, actor: Any, site: Site | None, terms: StandardTerms, department: Department | None = None
 ) -> ServiceStandard:
     """Create or replace the standard for (site|central, priority, department|any)."""
     _may_edit(actor, site)
-    values = _standard_values(
-        priority=priority,
-        name=name,
-        first_response_minutes=first_response_minutes,
-        next_response_minutes=next_response_minutes,
-        resolution_minutes=resolution_minutes,
-        warn_at_percent=warn_at_percent,
-        reassign_on_breach=reassign_on_breach,
-    )
     standard, _ = ServiceStandard.objects.update_or_create(
-        site=site, priority=priority, department=department, defaults=values
+        site=site, priority=terms.priority, department=department, defaults=terms.checked()
     )
     _recheck_after_commit(site)
     return standard
@@ -326,36 +312,18 @@ def save_standard(
 
 @transaction.atomic
 def add_standard(
-    *,
-    actor: Any,
-    site: Site | None,
-    priority: str,
-    department: Department | None = None,
-    name: str = "",
-    first_response_minutes: int | None = None,
-    next_response_minutes: int | None = None,
-    resolution_minutes: int | None = None,
-    warn_at_percent: int = 80,
-    reassign_on_breach: bool = False,
+    *, actor: Any, site: Site | None, terms: StandardTerms, department: Department | None = None
 ) -> ServiceStandard:
     """Add a new standard; Conflict when (site|central, priority, department|any) has one."""
     _may_edit(actor, site)
-    values = _standard_values(
-        priority=priority,
-        name=name,
-        first_response_minutes=first_response_minutes,
-        next_response_minutes=next_response_minutes,
-        resolution_minutes=resolution_minutes,
-        warn_at_percent=warn_at_percent,
-        reassign_on_breach=reassign_on_breach,
-    )
+    values = terms.checked()
     try:
         with transaction.atomic():
             standard = ServiceStandard.objects.create(
-                site=site, priority=priority, department=department, **values
+                site=site, priority=terms.priority, department=department, **values
             )
     except IntegrityError:
-        raise _duplicate(site, priority, department) from None
+        raise _duplicate(site, terms.priority, department) from None
     _recheck_after_commit(site)
     return standard
 
@@ -366,14 +334,8 @@ def edit_standard(
     actor: Any,
     standard_id: uuid.UUID,
     site: Site | None,
-    priority: str,
+    terms: StandardTerms,
     department: Department | None = None,
-    name: str = "",
-    first_response_minutes: int | None = None,
-    next_response_minutes: int | None = None,
-    resolution_minutes: int | None = None,
-    warn_at_percent: int = 80,
-    reassign_on_breach: bool = False,
 ) -> ServiceStandard:
     """Change a standard in place (its scope too: the actor must be allowed both before and
     after); Conflict when another standard already has the new scope, priority and type."""
@@ -388,27 +350,19 @@ def edit_standard(
     before = standard.site
     _may_edit(actor, before)
     _may_edit(actor, site)
-    values = _standard_values(
-        priority=priority,
-        name=name,
-        first_response_minutes=first_response_minutes,
-        next_response_minutes=next_response_minutes,
-        resolution_minutes=resolution_minutes,
-        warn_at_percent=warn_at_percent,
-        reassign_on_breach=reassign_on_breach,
-    )
+    values = terms.checked()
     standard.site = site
-    standard.priority = priority
+    standard.priority = terms.priority
     standard.department = department
-    for field, value in values.items():
-        setattr(standard, field, value)
+    for field_name, value in values.items():
+        setattr(standard, field_name, value)
     try:
         with transaction.atomic():
             standard.save(
                 update_fields=["site", "priority", "department", *values.keys(), "updated_at"]
             )
     except IntegrityError:
-        raise _duplicate(site, priority, department) from None
+        raise _duplicate(site, terms.priority, department) from None
     # moved between sites (or central involved): every open case may be touched
     _recheck_after_commit(site if before is not None and before == site else None)
     return standard

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from pydantic import BaseModel
 
 from loxodon.core import live
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
@@ -25,7 +26,7 @@ from loxodon.customers.resolution.exact import decide
 from loxodon.customers.services import create_customers_for_contacts
 from loxodon.org.models import Site, User
 from loxodon.timeline.models import AppendOnlyError, Asset, Event
-from loxodon.timeline.transactions import PAYLOAD_SCHEMAS, asset_facts, check_payload
+from loxodon.timeline.transactions import asset_facts, check_payload
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def _where(index: int | None) -> str:
     return f"events[{index}]: " if index is not None else ""
 
 
-def _check_draft(draft: EventDraft, index: int | None) -> None:
+def _check_draft(draft: EventDraft, index: int | None) -> BaseModel | None:
+    """Refuse a draft that cannot be stored; a transaction's payload comes back parsed."""
     where = _where(index)
     if draft.channel not in Channel.ALL:
         raise InvalidInput(
@@ -117,7 +119,7 @@ def _check_draft(draft: EventDraft, index: int | None) -> None:
         raise InvalidInput(f"{where}give either customer_id or customer, not both")
     if len(json.dumps(draft.payload, default=str)) > MAX_PAYLOAD_BYTES:
         raise InvalidInput(f"{where}payload is larger than {MAX_PAYLOAD_BYTES} bytes")
-    check_payload(draft.kind, draft.payload, where)
+    return check_payload(draft.kind, draft.payload, where)
 
 
 def _normalised_ref(draft: EventDraft, index: int | None) -> list[tuple[str, str]]:
@@ -149,10 +151,11 @@ def ingest_events(drafts: Sequence[EventDraft], *, indexed: bool = True) -> list
     if len(drafts) > settings.LOXODON_MAX_BATCH:
         raise InvalidInput(f"a batch holds at most {settings.LOXODON_MAX_BATCH} events")
     fingerprints: list[str] = []
+    payloads: list[BaseModel | None] = []  # transactions' payloads, parsed once
     first_index: dict[tuple[str, str], int] = {}
     for i, draft in enumerate(drafts):
         idx = i if indexed else None
-        _check_draft(draft, idx)
+        payloads.append(_check_draft(draft, idx))
         fp = draft.fingerprint()
         fingerprints.append(fp)
         if draft.key in first_index:
@@ -169,7 +172,7 @@ def ingest_events(drafts: Sequence[EventDraft], *, indexed: bool = True) -> list
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return _ingest(drafts, fingerprints, first_index, indexed=indexed)
+                return _ingest(drafts, fingerprints, payloads, first_index, indexed=indexed)
         except IntegrityError:
             if attempt == 2:
                 raise Conflict(
@@ -190,6 +193,7 @@ def _existing_events(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Event]
 def _ingest(
     drafts: Sequence[EventDraft],
     fingerprints: list[str],
+    payloads: list[BaseModel | None],
     first_index: dict[tuple[str, str], int],
     *,
     indexed: bool,
@@ -229,7 +233,9 @@ def _ingest(
         )
     if new_events:
         Event.objects.bulk_create(list(new_events.values()))
-        _keep_assets_current([e for e in new_events.values() if e.kind in PAYLOAD_SCHEMAS])
+        _keep_assets_current(
+            [(new_events[drafts[i].key], p) for i in fresh if (p := payloads[i]) is not None]
+        )
         _publish_on_commit(new_events.values())
     # A key repeated inside this batch is created once (at its first index); the copies after
     # it report "existing", like any repeat.
@@ -241,7 +247,7 @@ def _ingest(
     ]
 
 
-def _keep_assets_current(events: list[Event]) -> None:
+def _keep_assets_current(transactions: list[tuple[Event, BaseModel]]) -> None:
     """Orders (lines with a serial) and warranty registrations create or update assets.
 
     An asset belongs to the customer who first registered it: a later transaction naming the
@@ -249,16 +255,10 @@ def _keep_assets_current(events: list[Event]) -> None:
     itself is on that customer's timeline). Warranty dates only ever extend.
     """
     facts = []
-    for e in sorted(events, key=lambda e: e.occurred_at):
-        parsed = check_payload(e.kind, e.payload)
-        if parsed is not None:
-            facts += asset_facts(
-                e.kind,
-                parsed,
-                customer_id=e.customer_id,
-                site_id=e.site_id,
-                on=e.occurred_at.date(),
-            )
+    for e, parsed in sorted(transactions, key=lambda pair: pair[0].occurred_at):
+        facts += asset_facts(
+            e.kind, parsed, customer_id=e.customer_id, site_id=e.site_id, on=e.occurred_at.date()
+        )
     if not facts:
         return
     known = {

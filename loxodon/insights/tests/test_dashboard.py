@@ -25,13 +25,6 @@ URL = "/desk/insights/"
 
 
 @pytest.fixture
-def supervisor(site: Site, departments: dict[str, Department]) -> User:
-    return create_staff(
-        username="sue", role="supervisor", site=site, department=departments["support-hardware"]
-    )
-
-
-@pytest.fixture
 def board(supervisor: User) -> Client:
     return signed_in(supervisor)
 

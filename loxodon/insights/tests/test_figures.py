@@ -25,13 +25,6 @@ from loxodon.timeline.models import Event
 from loxodon.timeline.services import record_event, record_repeat
 
 
-@pytest.fixture
-def supervisor(site: Site, departments: dict[str, Department]) -> User:
-    return create_staff(
-        username="sue", role="supervisor", site=site, department=departments["support-hardware"]
-    )
-
-
 def staff(username: str, site: Site, department: Department) -> User:
     return create_staff(username=username, role="agent", site=site, department=department)
 

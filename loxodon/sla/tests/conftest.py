@@ -12,22 +12,9 @@ from loxodon.cases import services as case_services
 from loxodon.cases.models import Case
 from loxodon.customers.models import Customer
 from loxodon.customers.services import create_customer
-from loxodon.org.models import Department, Site, User
-from loxodon.org.services import create_staff
+from loxodon.org.models import Site, User
 from loxodon.sla.models import ServiceStandard
 from loxodon.timeline.services import record_event
-
-
-@pytest.fixture
-def supervisor(site: Site, departments: dict[str, Department]) -> User:
-    return create_staff(
-        username="sue",
-        first_name="Sue",
-        last_name="Supervisor",
-        role="supervisor",
-        site=site,
-        department=departments["support-hardware"],
-    )
 
 
 @pytest.fixture

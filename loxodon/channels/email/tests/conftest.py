@@ -15,8 +15,8 @@ from loxodon.channels.email.models import InboundMail
 from loxodon.channels.email.services import process_spooled_mail
 from loxodon.core.testing import Api, signed_in
 from loxodon.customers.models import Customer
-from loxodon.org.models import Department, Site, User
-from loxodon.org.services import create_api_token, create_staff
+from loxodon.org.models import User
+from loxodon.org.services import create_api_token
 from loxodon.timeline.models import Event
 
 SUPPORT = "support@loxodon.test"
@@ -30,13 +30,6 @@ def mail_settings(settings: Any, tmp_path: Path) -> Any:
     settings.LOXODON_SUPPORT_EMAIL = SUPPORT
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
-
-
-@pytest.fixture
-def supervisor(site: Site, departments: dict[str, Department]) -> User:
-    return create_staff(
-        username="sue", first_name="Sue", last_name="Supervisor", role="supervisor", site=site
-    )
 
 
 @pytest.fixture
