@@ -27,8 +27,11 @@ def test_a_signed_delivery_is_accepted(pbx: Pbx) -> None:
     assert response.json()["call"]["caller"] == "+441632960001"
 
 
+# Half a minute past the edge either way: the server reads its clock after the test does, so an
+# offset of +301 s could land back inside the window (the exact edge is tested below with a
+# fixed "now").
 @pytest.mark.parametrize(
-    "offset", [-301, -3600, +301, +3600], ids=["old", "ancient", "future", "far-future"]
+    "offset", [-330, -3600, +330, +3600], ids=["old", "ancient", "future", "far-future"]
 )
 def test_a_request_signed_outside_the_5_minute_window_is_refused(pbx: Pbx, offset: int) -> None:
     response = pbx.send(started(), timestamp=int(time.time()) + offset)
