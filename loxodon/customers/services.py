@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import IntegrityError, transaction
 
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
-from loxodon.customers.models import STRONG_KINDS, Account, Customer, Identity, IdentityKind
+from loxodon.customers.models import (
+    STRONG_KINDS,
+    Account,
+    Customer,
+    Identity,
+    IdentityKind,
+    MatchReview,
+    Merge,
+)
 from loxodon.customers.normalise import normalise_identity, normalise_postcode
 from loxodon.org.models import Site
+
+if TYPE_CHECKING:
+    from loxodon.org.models import User
 
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -173,3 +185,109 @@ def create_customers_for_contacts(
         )
         created.append(customer)
     return created
+
+
+# --- Merges (issue 5, point 4). The mechanics live in customers/merging.py. ---------------------
+
+#: Profile fields decided by survivorship when two customers merge.
+PROFILE_FIELDS = (
+    "name",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "street",
+    "city",
+    "postcode",
+    "country",
+    "account",
+    "home_site",
+)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One profile field of the survivor as a merge would change (or keep) it.
+
+    `losing_value` is the differing non-empty value that loses and goes to `profile_history`
+    (None when nothing is lost). Values are JSON-friendly (ids for foreign keys, ISO dates).
+    """
+
+    field: str
+    before: Any
+    after: Any
+    losing_value: Any = None
+
+
+@dataclass
+class MergePlan:
+    """What merging `absorbed` into `survivor` would do; computed without writing anything.
+
+    `moves` counts rows per "app_label.Model.field" label that would be re-pointed;
+    `profile_after` is the survivor's profile afterwards; `changes` lists every profile field
+    that differs between the two; `conflicts` are the losing values kept as history;
+    `warnings` are things a reviewer should know (e.g. both have open cases).
+    """
+
+    survivor: Customer
+    absorbed: Customer
+    moves: dict[str, int] = field(default_factory=dict)
+    profile_after: dict[str, Any] = field(default_factory=dict)
+    changes: list[FieldChange] = field(default_factory=list)
+    conflicts: list[FieldChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def choose_survivor(a: Customer, b: Customer) -> tuple[Customer, Customer]:
+    """(survivor, absorbed): the verified profile, then more events and cases, then the older."""
+    raise NotImplementedError
+
+
+def plan_merge(*, survivor: Customer, absorbed: Customer) -> MergePlan:
+    """What a merge would move and change; pure (no writes). Same rules as merge_customers."""
+    raise NotImplementedError
+
+
+def merge_customers(
+    *,
+    survivor: Customer,
+    absorbed: Customer,
+    by: User | None,
+    reason: str,
+    method: str = Merge.Method.MANUAL,
+    score: float | None = None,
+) -> Merge:
+    """Absorb one customer into another in one transaction; returns the merge record.
+
+    Locks both customers (by id order), re-points every row that references the absorbed
+    customer, applies survivorship to the profile, hides the absorbed record
+    (`merged_into`) and writes a staff-only timeline event. Conflict if either is already
+    merged or they are the same customer; InvalidInput if the reason is empty.
+    """
+    raise NotImplementedError
+
+
+def unmerge(*, merge: Merge, by: User | None, reason: str) -> tuple[Customer, Customer]:
+    """Undo a merge exactly; returns (survivor, absorbed) as they are afterwards.
+
+    Every moved row goes back, both profiles and identity verification flags are restored
+    and that merge's history entries removed; rows created on the survivor since stay there.
+    Conflict if the merge is already undone or a later merge depends on it.
+    """
+    raise NotImplementedError
+
+
+def decide_review(
+    *,
+    review: MatchReview,
+    by: User,
+    decision: Literal["merge", "not_same"],
+    note: str = "",
+    survivor: Customer | None = None,
+) -> MatchReview:
+    """A person's decision on a pair from the review queue (supervisors and admins only).
+
+    "merge" merges the pair (survivor chosen by `choose_survivor` unless given) with
+    method=review; "not_same" is remembered so the pair is never suggested again.
+    Conflict if already decided, or (marking it obsolete) if either was merged meanwhile.
+    """
+    raise NotImplementedError
