@@ -170,7 +170,8 @@ class DataGenerator:
 
     def _customer(self, cid: str, n: int, t: str) -> Row:
         """(id, created_at, updated_at, name, first, last, dob, street, city, postcode,
-        country, account_id, home_site_id)."""
+        country, account_id, home_site_id, profile_verified, profile_updated_at,
+        profile_history, merged_into_id)."""
         rng = self.rng
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         dob = f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
@@ -178,7 +179,7 @@ class DataGenerator:
         street = f"{rng.randint(1, 200)} High Street"
         return (
             cid, t, t, f"{first} {last}", first, last, dob, street, rng.choice(CITIES),
-            postcode, "GB", None, self.site_ids[n % 3],
+            postcode, "GB", None, self.site_ids[n % 3], 0, None, "[]", None,
         )  # fmt: skip
 
     def _identities(self, cid: str, n: int, t: str) -> list[Row]:

@@ -50,7 +50,8 @@ INSERT = {
     ),
     "customers_customer": (
         "id, created_at, updated_at, name, first_name, last_name, date_of_birth, street, city, "
-        "postcode, country, account_id, home_site_id"
+        "postcode, country, account_id, home_site_id, profile_verified, profile_updated_at, "
+        "profile_history, merged_into_id"
     ),
     "customers_identity": (
         "id, created_at, updated_at, kind, value, verified, source, customer_id, site_id"
