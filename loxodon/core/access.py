@@ -21,3 +21,10 @@ def require_admin(user: Any) -> None:
     require_staff(user)
     if not user.is_admin_role:
         raise PermissionDenied("this needs the admin role")
+
+
+def require_supervisor(user: Any, why: str = "this needs a supervisor or an admin") -> None:
+    """Supervisors and admins only: non-staff see nothing (404), agents are refused (403)."""
+    require_staff(user)
+    if not (user.role in ("supervisor", "admin") or user.is_admin_role):
+        raise PermissionDenied(why)
