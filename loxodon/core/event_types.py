@@ -70,6 +70,8 @@ KINDS: dict[str, Kind] = {
         # identity
         Kind("identity_added", "Identifier added", internal=True),
         Kind("customer_created", "Customer created", internal=True),
+        Kind("customer_merged", "Customers merged", internal=True),
+        Kind("customer_unmerged", "Merge undone", internal=True),
     )
 }
 

@@ -22,6 +22,15 @@ class EventQuerySet(models.QuerySet["Event"]):
     def delete(self) -> NoReturn:
         raise AppendOnlyError("timeline events are append-only and cannot be deleted")
 
+    def move_to_customer_for_merge(self, customer_id: Any) -> int:
+        """The one sanctioned change to stored events: re-point them to another customer.
+
+        Only `loxodon.customers.merging` calls this, inside a merge or an unmerge, which
+        records exactly which events moved so that the move can be undone (ADR 0011). The
+        content, times and fingerprints of the events stay as they were.
+        """
+        return super().update(customer_id=customer_id)
+
 
 class Event(models.Model):
     """Something that happened with a customer, on any channel, at any site.

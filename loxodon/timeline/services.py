@@ -45,6 +45,8 @@ SERVICE_ONLY_KINDS = frozenset(
         "sla_breached",
         "sla_escalated",
         "survey_invited",
+        "customer_merged",
+        "customer_unmerged",
     }
 )
 REF_KINDS = (IdentityKind.ACCOUNT_NUMBER, IdentityKind.EMAIL, IdentityKind.PHONE)
