@@ -3,19 +3,35 @@
 `resolve()` is the one entry point every channel adapter and the API call. It runs matchers in
 order of strength: exact identifiers first; the probabilistic matcher (Fellegi-Sunter weights
 learnt in batch) plugs in behind it as another `Matcher` without changing callers.
+
+The matchers are imported on first use, so the model-free modules of this package
+(`synthetic`, `spec`) can be used without Django (the accuracy benchmark does).
 """
 
 from __future__ import annotations
 
-from loxodon.customers.resolution.base import Candidate, Resolution, ResolutionQuery
-from loxodon.customers.resolution.exact import ExactIdentifierMatcher, ProfileMatcher
+import functools
+from typing import Any
 
-MATCHERS = (ExactIdentifierMatcher(), ProfileMatcher())
+from loxodon.customers.resolution.base import Candidate, Matcher, Resolution, ResolutionQuery
+
+
+@functools.cache
+def matchers() -> tuple[Matcher, ...]:
+    from loxodon.customers.resolution.exact import ExactIdentifierMatcher, ProfileMatcher
+
+    return (ExactIdentifierMatcher(), ProfileMatcher())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MATCHERS":
+        return matchers()
+    raise AttributeError(name)
 
 
 def resolve(query: ResolutionQuery) -> Resolution:
     candidates: list[Candidate] = []
-    for matcher in MATCHERS:
+    for matcher in matchers():
         result = matcher.match(query)
         if result.customer_id is not None:
             return result
@@ -28,4 +44,4 @@ def resolve(query: ResolutionQuery) -> Resolution:
     return Resolution(customer_id=None, confidence=0.0, candidates=ranked[:10])
 
 
-__all__ = ["Candidate", "Resolution", "ResolutionQuery", "resolve"]
+__all__ = ["MATCHERS", "Candidate", "Resolution", "ResolutionQuery", "matchers", "resolve"]
