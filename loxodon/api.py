@@ -16,6 +16,7 @@ from loxodon.channels.voice.api import router as voice_router
 from loxodon.channels.web.api import router as web_router
 from loxodon.core.errors import DomainError
 from loxodon.customers.api import router as customers_router
+from loxodon.customers.reviews_api import router as identity_reviews_router
 from loxodon.insights.api import router as insights_router
 from loxodon.insights.survey_api import router as survey_router
 from loxodon.org.api import router as org_router
@@ -95,3 +96,4 @@ api.add_router("/channels/web/", web_router)
 api.add_router("/sla/", sla_router)
 api.add_router("/insights/", insights_router)
 api.add_router("/surveys/", survey_router)
+api.add_router("/identity/", identity_reviews_router)
