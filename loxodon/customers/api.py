@@ -10,12 +10,18 @@ from pydantic import Field
 from loxodon.cases.schemas import CaseOut, case_out
 from loxodon.core.access import require_staff
 from loxodon.core.errors import InvalidInput
-from loxodon.core.schemas import ApiRequest, StrictIn
+from loxodon.core.schemas import ApiRequest, ErrorOut, StrictIn
 from loxodon.customers import services
-from loxodon.customers.models import Customer, Identity
+from loxodon.customers.models import Customer, Identity, Merge
 from loxodon.customers.normalise import normalise_identity, normalise_postcode
 from loxodon.customers.resolution import ResolutionQuery, resolve
-from loxodon.customers.selectors import customer_view, get_customer_for, list_customers
+from loxodon.customers.selectors import (
+    customer_view,
+    get_customer_for,
+    get_merge_for,
+    list_customers,
+    merges_of,
+)
 from loxodon.org.selectors import get_site
 from loxodon.timeline.schemas import AssetOut, TimelineOut, asset_out, event_out
 
@@ -74,6 +80,9 @@ class CustomerOut(Schema):
     home_site: str | None
     created_at: datetime
     identities: list[IdentityOut]
+    merged_into: uuid.UUID | None = Field(
+        default=None, description="set when this record was merged into another customer"
+    )
 
 
 class CustomerPageOut(Schema):
@@ -142,6 +151,7 @@ def customer_out(c: Customer) -> dict[str, Any]:
         "home_site": c.home_site.code if c.home_site_id and c.home_site else None,
         "created_at": c.created_at,
         "identities": [identity_out(i) for i in c.identities.all()],
+        "merged_into": c.merged_into_id,
     }
 
 
@@ -252,3 +262,81 @@ def add_identity(request: ApiRequest, customer_id: str, data: IdentityIn) -> Sta
         customer=customer, kind=data.kind, value=data.value, verified=data.verified, source="api"
     )
     return Status(201 if created else 200, identity_out(identity))
+
+
+# --- merges ---------------------------------------------------------------------------------------
+
+MERGE_ERRORS: dict[int | tuple[int, ...], Any] = {
+    400: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+}
+
+
+class MergeIn(StrictIn):
+    absorbed_id: uuid.UUID = Field(description="the customer to absorb (it is hidden afterwards)")
+    reason: str = Field(description="why they are the same person (required)")
+
+
+class UnmergeIn(StrictIn):
+    reason: str = Field(description="why the merge was wrong (required)")
+
+
+class MergeOut(Schema):
+    id: uuid.UUID
+    survivor_id: uuid.UUID
+    absorbed_id: uuid.UUID
+    method: str
+    merged_by: str | None
+    reason: str
+    score: float | None
+    moved: dict[str, int] = Field(description='rows re-pointed per "app.Model.field"')
+    created_at: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+    undo_reason: str
+
+
+def merge_out(m: Merge) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "survivor_id": m.survivor_id,
+        "absorbed_id": m.absorbed_id,
+        "method": m.method,
+        "merged_by": m.merged_by.username if m.merged_by else None,
+        "reason": m.reason,
+        "score": m.score,
+        "moved": {label: len(ids) for label, ids in m.moved.items()},
+        "created_at": m.created_at,
+        "undone_at": m.undone_at,
+        "undone_by": m.undone_by.username if m.undone_by else None,
+        "undo_reason": m.undo_reason,
+    }
+
+
+@router.post("/customers/{customer_id}/merges", response={201: MergeOut, **MERGE_ERRORS})
+def merge(request: ApiRequest, customer_id: str, data: MergeIn) -> Status[dict[str, Any]]:
+    """Absorb another customer into this one (supervisors and admins). Everything of the
+    absorbed customer moves here; `POST /merges/{id}/unmerge` undoes it exactly."""
+    survivor = get_customer_for(request.auth, customer_id)
+    absorbed = get_customer_for(request.auth, data.absorbed_id)
+    done = services.merge_customers(
+        survivor=survivor, absorbed=absorbed, by=request.auth, reason=data.reason
+    )
+    return Status(201, merge_out(get_merge_for(request.auth, done.pk)))
+
+
+@router.get("/customers/{customer_id}/merges", response=list[MergeOut])
+def merges(request: ApiRequest, customer_id: str) -> list[dict[str, Any]]:
+    """Merges into and out of this customer, newest first, including undone ones."""
+    customer = get_customer_for(request.auth, customer_id)
+    return [merge_out(m) for m in merges_of(request.auth, customer)]
+
+
+@router.post("/merges/{merge_id}/unmerge", response={200: MergeOut, **MERGE_ERRORS})
+def unmerge(request: ApiRequest, merge_id: str, data: UnmergeIn) -> Status[dict[str, Any]]:
+    """Undo a merge: both customers exactly as before (supervisors and admins)."""
+    done = get_merge_for(request.auth, merge_id)
+    services.unmerge(merge=done, by=request.auth, reason=data.reason)
+    return Status(200, merge_out(get_merge_for(request.auth, done.pk)))

@@ -18,7 +18,7 @@ from loxodon.core.cursor import decode_cursor, encode_cursor
 from loxodon.core.errors import InvalidInput, NotFound
 from loxodon.core.event_types import CONTACT_KINDS
 from loxodon.core.ids import parse_uuid
-from loxodon.customers.models import Account, Customer, Identity
+from loxodon.customers.models import Account, Customer, Identity, Merge
 from loxodon.customers.normalise import normalise_identity
 from loxodon.sla.clock import short_span as sla_span
 from loxodon.sla.models import ClockState
@@ -45,6 +45,29 @@ def get_customer_for(user: Any, customer_id: str | uuid.UUID) -> Customer:
     return customer
 
 
+def merges_of(user: Any, customer: Customer) -> list[Merge]:
+    """Merges into and out of a customer, newest first (with who merged and undid them)."""
+    require_staff(user)
+    return list(
+        Merge.objects.filter(Q(survivor_id=customer.pk) | Q(absorbed_id=customer.pk))
+        .select_related("survivor", "absorbed", "merged_by", "undone_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def get_merge_for(user: Any, merge_id: str | uuid.UUID) -> Merge:
+    require_staff(user)
+    pk = parse_uuid(merge_id, "merge")
+    merge = (
+        Merge.objects.filter(pk=pk)
+        .select_related("survivor", "absorbed", "merged_by", "undone_by")
+        .first()
+    )
+    if merge is None:
+        raise NotFound(f"no merge with id '{merge_id}'")
+    return merge
+
+
 @dataclass(frozen=True)
 class CustomerPage:
     items: list[Customer]
@@ -69,7 +92,7 @@ def list_customers(
     require_staff(user)
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200")
-    qs = Customer.objects.all()
+    qs = Customer.objects.filter(merged_into__isnull=True)  # absorbed records are hidden
     if q and q.strip():
         qs = qs.filter(_search_condition(q.strip()))
     if cursor:

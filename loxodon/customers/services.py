@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from loxodon.core.access import require_supervisor
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
+from loxodon.customers import events as customer_events
+from loxodon.customers import merging
 from loxodon.customers.models import (
     STRONG_KINDS,
     Account,
@@ -68,6 +74,20 @@ def _check_not_verified_elsewhere(kind: str, value: str, customer: Customer | No
             f"{kind} '{value}' is already verified for another customer",
             customer_id=str(owner),
         )
+
+
+def _lock_live(customer: Customer) -> Customer:
+    """Re-read the customer under its row lock; Conflict if it was merged into another."""
+    no_key = connection.features.has_select_for_no_key_update
+    locked = Customer.objects.select_for_update(no_key=no_key).filter(pk=customer.pk).first()
+    if locked is None:
+        raise NotFound(f"no customer with id '{customer.pk}'")
+    if locked.merged_into_id is not None:
+        raise Conflict(
+            f"customer '{locked.name}' was merged into another customer: use that one",
+            merged_into=str(locked.merged_into_id),
+        )
+    return locked
 
 
 @transaction.atomic
@@ -136,6 +156,9 @@ def add_identity(
     """Attach an identifier; repeating it is harmless. Returns (identity, created)."""
     normalised = normalise_identity(kind, value)
     with transaction.atomic():
+        # Under the customer's row lock, like merges: an identifier is never added to a
+        # customer that a concurrent merge has just absorbed.
+        _lock_live(customer)
         existing = (
             Identity.objects.select_for_update()
             .filter(customer=customer, kind=kind, value=normalised)
@@ -189,19 +212,7 @@ def create_customers_for_contacts(
 
 # --- Merges (issue 5, point 4). The mechanics live in customers/merging.py. ---------------------
 
-#: Profile fields decided by survivorship when two customers merge.
-PROFILE_FIELDS = (
-    "name",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "street",
-    "city",
-    "postcode",
-    "country",
-    "account",
-    "home_site",
-)
+PROFILE_FIELDS = merging.PROFILE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -237,14 +248,93 @@ class MergePlan:
     warnings: list[str] = field(default_factory=list)
 
 
+def _activity(customer: Customer) -> int:
+    from loxodon.cases.models import Case
+    from loxodon.timeline.models import Event
+
+    return (
+        Event.objects.filter(customer_id=customer.pk).count()
+        + Case.objects.filter(customer_id=customer.pk).count()
+    )
+
+
 def choose_survivor(a: Customer, b: Customer) -> tuple[Customer, Customer]:
     """(survivor, absorbed): the verified profile, then more events and cases, then the older."""
-    raise NotImplementedError
+    if a.profile_verified != b.profile_verified:
+        return (a, b) if a.profile_verified else (b, a)
+    activity_a, activity_b = _activity(a), _activity(b)
+    if activity_a != activity_b:
+        return (a, b) if activity_a > activity_b else (b, a)
+    return (a, b) if (a.created_at, str(a.pk)) <= (b.created_at, str(b.pk)) else (b, a)
+
+
+def _warnings(survivor: Customer, absorbed: Customer, outcomes: list[Any]) -> list[str]:
+    from loxodon.cases.models import OPEN_STATUSES, Case
+
+    warnings = []
+    open_counts = [
+        Case.objects.filter(customer_id=c.pk, status__in=OPEN_STATUSES).count()
+        for c in (survivor, absorbed)
+    ]
+    if all(open_counts):
+        warnings.append(
+            f"both have open cases ({open_counts[0]} and {open_counts[1]}): "
+            "check whether they are about the same problem"
+        )
+    by_field = {o.field: o for o in outcomes}
+    for name, label in (("date_of_birth", "dates of birth"), ("account", "business accounts")):
+        if by_field[name].losing_value is not None:
+            warnings.append(f"different {label}: are they really the same person?")
+    if absorbed.profile_verified and not survivor.profile_verified:
+        warnings.append("the absorbed customer's profile is verified: its values win")
+    duplicates = merging.identity_plan(survivor, absorbed).duplicates
+    if duplicates:
+        warnings.append(
+            f"{len(duplicates)} identifier(s) known on both are kept once, on the survivor"
+        )
+    return warnings
 
 
 def plan_merge(*, survivor: Customer, absorbed: Customer) -> MergePlan:
     """What a merge would move and change; pure (no writes). Same rules as merge_customers."""
-    raise NotImplementedError
+    outcomes = merging.survivorship(survivor, absorbed)
+    changes = [
+        FieldChange(o.field, o.before, o.after, o.losing_value)
+        for o in outcomes
+        if o.before != o.after or o.losing_value is not None
+    ]
+    return MergePlan(
+        survivor=survivor,
+        absorbed=absorbed,
+        moves=merging.count_moves(absorbed, survivor),
+        profile_after={o.field: o.after for o in outcomes},
+        changes=changes,
+        conflicts=[c for c in changes if c.losing_value is not None],
+        warnings=_warnings(survivor, absorbed, outcomes),
+    )
+
+
+def _lock_pair(a_id: uuid.UUID, b_id: uuid.UUID) -> dict[uuid.UUID, Customer]:
+    """Both customers re-read under row locks, always in id order (no deadlocks between merges).
+
+    On PostgreSQL the lock is FOR NO KEY UPDATE: it excludes other merges and edits of the
+    customer but lets rows that merely reference the customer (a note on its case) be written,
+    so those writers are not deadlocked against the merge; the merge then moves what they wrote.
+    """
+    no_key = connection.features.has_select_for_no_key_update
+    rows = Customer.objects.select_for_update(no_key=no_key).filter(pk__in=[a_id, b_id])
+    locked = {c.pk: c for c in rows.order_by("pk")}
+    for pk in (a_id, b_id):
+        if pk not in locked:
+            raise NotFound(f"no customer with id '{pk}'")
+    return locked
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason must not be empty: say why (it is kept with the merge)")
+    return reason
 
 
 def merge_customers(
@@ -261,9 +351,86 @@ def merge_customers(
     Locks both customers (by id order), re-points every row that references the absorbed
     customer, applies survivorship to the profile, hides the absorbed record
     (`merged_into`) and writes a staff-only timeline event. Conflict if either is already
-    merged or they are the same customer; InvalidInput if the reason is empty.
+    merged or they are the same customer; InvalidInput if the reason is empty. `by=None` is
+    the system (batch linkage); a person must be a supervisor or an admin.
     """
-    raise NotImplementedError
+    if by is not None:
+        require_supervisor(by, "merging customers needs a supervisor or an admin")
+    reason = _reason(reason)
+    if method not in Merge.Method.values:
+        raise InvalidInput(f"method must be one of {', '.join(Merge.Method.values)}")
+    if survivor.pk == absorbed.pk:
+        raise Conflict("cannot merge a customer into itself")
+    with transaction.atomic():
+        locked = _lock_pair(survivor.pk, absorbed.pk)
+        survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
+        for c in (absorbed, survivor):
+            if c.merged_into_id is not None:
+                raise Conflict(
+                    f"customer '{c.name}' ({c.pk}) was already merged into '{c.merged_into_id}'",
+                    customer_id=str(c.pk),
+                    merged_into=str(c.merged_into_id),
+                )
+        outcomes = merging.survivorship(survivor, absorbed)
+        merge = Merge.objects.create(
+            survivor=survivor,
+            absorbed=absorbed,
+            method=method,
+            merged_by=by,
+            reason=reason,
+            score=score,
+            survivor_before=merging.profile_snapshot(survivor),
+            absorbed_before=merging.profile_snapshot(absorbed),
+        )
+        record = merging.move_everything(survivor, absorbed)
+        merge.moved = record.moved
+        merge.survivor_before["identities_verified"] = record.survivor_identities_verified
+        merge.absorbed_before["identities_removed"] = record.removed_identities
+        merge.save(update_fields=["moved", "survivor_before", "absorbed_before", "updated_at"])
+
+        now = timezone.now()
+        history = list(survivor.profile_history or []) + list(absorbed.profile_history or [])
+        for o in outcomes:
+            if o.losing_value is not None:
+                history.append(
+                    {
+                        "field": o.field,
+                        "value": o.losing_value,
+                        "merge_id": str(merge.pk),
+                        "at": now.isoformat(),
+                        "from_customer": str(o.losing_customer),
+                    }
+                )
+            attname = merging.attname_of(o.field)
+            setattr(survivor, attname, merging.column_value(attname, o.after))
+        survivor.profile_history = history
+        survivor.profile_verified = survivor.profile_verified or absorbed.profile_verified
+        stamps = [t for t in (survivor.profile_updated_at, absorbed.profile_updated_at) if t]
+        survivor.profile_updated_at = max(stamps) if stamps else None
+        survivor.save(
+            update_fields=[
+                *(merging.attname_of(f) for f in merging.PROFILE_FIELDS),
+                "profile_history",
+                "profile_verified",
+                "profile_updated_at",
+                "updated_at",
+            ]
+        )
+        absorbed.merged_into = survivor
+        absorbed.save(update_fields=["merged_into", "updated_at"])
+        # Suggestions about the absorbed record no longer apply; the pair itself is decided.
+        MatchReview.objects.filter(
+            Q(customer_a=absorbed) | Q(customer_b=absorbed), status=MatchReview.Status.PENDING
+        ).exclude(Q(customer_a=survivor) | Q(customer_b=survivor)).update(
+            status=MatchReview.Status.OBSOLETE
+        )
+        MatchReview.objects.filter(
+            Q(customer_a=absorbed, customer_b=survivor)
+            | Q(customer_a=survivor, customer_b=absorbed),
+            status=MatchReview.Status.PENDING,
+        ).update(status=MatchReview.Status.MERGED, merge=merge, decided_by=by, decided_at=now)
+        customer_events.customer_merged(merge, by)
+    return merge
 
 
 def unmerge(*, merge: Merge, by: User | None, reason: str) -> tuple[Customer, Customer]:
@@ -273,7 +440,58 @@ def unmerge(*, merge: Merge, by: User | None, reason: str) -> tuple[Customer, Cu
     and that merge's history entries removed; rows created on the survivor since stay there.
     Conflict if the merge is already undone or a later merge depends on it.
     """
-    raise NotImplementedError
+    if by is not None:
+        require_supervisor(by, "undoing a merge needs a supervisor or an admin")
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = _lock_pair(merge.survivor_id, merge.absorbed_id)
+        survivor, absorbed = locked[merge.survivor_id], locked[merge.absorbed_id]
+        merge = Merge.objects.select_for_update().get(pk=merge.pk)
+        if merge.undone_at is not None:
+            raise Conflict("this merge was already undone", merge_id=str(merge.pk))
+        if survivor.merged_into_id is not None:
+            raise Conflict(
+                f"'{survivor.name}' was merged into another customer since: undo that merge first",
+                merged_into=str(survivor.merged_into_id),
+            )
+        later = (
+            Merge.objects.filter(survivor=survivor, undone_at__isnull=True)
+            .filter(
+                Q(created_at__gt=merge.created_at) | Q(created_at=merge.created_at, pk__gt=merge.pk)
+            )
+            .order_by("created_at")
+            .first()
+        )
+        if later is not None:
+            raise Conflict(
+                f"'{survivor.name}' absorbed another customer since this merge: undo the later "
+                "merge first (merges are undone newest first)",
+                later_merge_id=str(later.pk),
+            )
+        if absorbed.merged_into_id != survivor.pk:
+            raise Conflict("the absorbed customer is no longer merged into the survivor")
+
+        merging.move_back(survivor, absorbed, merge.moved)
+        merging.restore_identities(
+            merge.survivor_before.get("identities_verified", {}),
+            merge.absorbed_before.get("identities_removed", []),
+        )
+        Customer.objects.filter(pk=survivor.pk).update(
+            **merging.profile_columns(merge.survivor_before)
+        )
+        Customer.objects.filter(pk=absorbed.pk).update(
+            merged_into=None, **merging.profile_columns(merge.absorbed_before)
+        )
+        merge.undone_at = timezone.now()
+        merge.undone_by = by
+        merge.undo_reason = reason
+        merge.save(update_fields=["undone_at", "undone_by", "undo_reason", "updated_at"])
+        # The pair may be suggested again: its decision no longer stands.
+        MatchReview.objects.filter(merge=merge).update(status=MatchReview.Status.OBSOLETE)
+        customer_events.customer_unmerged(merge, by)
+        survivor.refresh_from_db()
+        absorbed.refresh_from_db()
+    return survivor, absorbed
 
 
 def decide_review(
@@ -290,4 +508,57 @@ def decide_review(
     method=review; "not_same" is remembered so the pair is never suggested again.
     Conflict if already decided, or (marking it obsolete) if either was merged meanwhile.
     """
-    raise NotImplementedError
+    require_supervisor(by, "review decisions need a supervisor or an admin")
+    if decision not in ("merge", "not_same"):
+        raise InvalidInput("decision must be 'merge' or 'not_same'")
+    note = (note or "").strip()
+    with transaction.atomic():
+        review = MatchReview.objects.select_for_update().get(pk=review.pk)
+        if review.status != MatchReview.Status.PENDING:
+            raise Conflict(
+                f"this pair was already decided ({review.get_status_display().lower()})",
+                status=review.status,
+            )
+        a = Customer.objects.get(pk=review.customer_a_id)
+        b = Customer.objects.get(pk=review.customer_b_id)
+        merged_meanwhile = [c for c in (a, b) if c.merged_into_id is not None]
+        if merged_meanwhile:
+            review.status = MatchReview.Status.OBSOLETE
+            review.save(update_fields=["status", "updated_at"])
+            obsolete = True
+        else:
+            obsolete = False
+    if obsolete:
+        names = " and ".join(f"'{c.name}'" for c in merged_meanwhile)
+        raise Conflict(f"{names} was merged into another customer meanwhile: nothing to decide")
+    with transaction.atomic():
+        review = MatchReview.objects.select_for_update().get(pk=review.pk)
+        if review.status != MatchReview.Status.PENDING:
+            raise Conflict("this pair was decided meanwhile", status=review.status)
+        merge = None
+        if decision == "merge":
+            if survivor is None:
+                kept, gone = choose_survivor(a, b)
+            elif survivor.pk in (a.pk, b.pk):
+                kept, gone = (a, b) if survivor.pk == a.pk else (b, a)
+            else:
+                raise InvalidInput("survivor must be one of the two customers of this pair")
+            merge = merge_customers(
+                survivor=kept,
+                absorbed=gone,
+                by=by,
+                reason=note or f"Same person (review of a match scored {review.score:.2f})",
+                method=Merge.Method.REVIEW,
+                score=review.score,
+            )
+            review.status = MatchReview.Status.MERGED
+        else:
+            review.status = MatchReview.Status.NOT_SAME
+        review.merge = merge
+        review.decided_by = by
+        review.decided_at = timezone.now()
+        review.note = note
+        review.save(
+            update_fields=["status", "merge", "decided_by", "decided_at", "note", "updated_at"]
+        )
+    return review

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from loxodon.core import live
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
 from loxodon.core.event_types import INTERNAL_KINDS, KINDS, Channel
+from loxodon.customers.merging import survivor_id_of
 from loxodon.customers.models import Customer, Identity, IdentityKind
 from loxodon.customers.normalise import normalise_identity
 from loxodon.customers.resolution.exact import decide
@@ -342,9 +343,13 @@ def _resolve_customers(
 
     out: dict[int, uuid.UUID] = {}
     wanted_customers = {drafts[i].customer_id for i in fresh if drafts[i].customer_id}
-    known_customers = set(
-        Customer.objects.filter(pk__in=wanted_customers).values_list("pk", flat=True)
-    )
+    # A customer merged away still answers with its survivor: its history lives there now.
+    known_customers = {
+        pk: survivor_id_of(pk) if merged_into else pk
+        for pk, merged_into in Customer.objects.filter(pk__in=wanted_customers).values_list(
+            "pk", "merged_into_id"
+        )
+    }
     wanted_cases = {drafts[i].case_id for i in fresh if drafts[i].case_id}
     case_customer = dict(Case.objects.filter(pk__in=wanted_cases).values_list("pk", "customer_id"))
 
@@ -357,7 +362,7 @@ def _resolve_customers(
         if d.customer_id is not None:
             if d.customer_id not in known_customers:
                 raise NotFound(f"{where}no customer with id '{d.customer_id}'")
-            out[i] = d.customer_id
+            out[i] = known_customers[d.customer_id]
         elif d.customer:
             refs[i] = _normalised_ref(d, i if indexed else None)
         elif d.case_id is not None:
@@ -390,7 +395,7 @@ def _resolve_refs(
     rows_by_pair: dict[tuple[str, str], list[tuple[uuid.UUID, bool]]] = {}
     for kind, values in by_kind.items():
         for cid, value, verified in Identity.objects.filter(
-            kind=kind, value__in=values
+            kind=kind, value__in=values, customer__merged_into__isnull=True
         ).values_list("customer_id", "value", "verified"):
             rows_by_pair.setdefault((kind, value), []).append((cid, verified))
 

@@ -28,7 +28,13 @@ class ExactIdentifierMatcher:
         condition = Q()
         for kind, value in pairs:
             condition |= Q(kind=kind, value=value)
-        rows = list(Identity.objects.filter(condition).values_list("customer_id", "verified"))
+        # Absorbed customers own nothing after a merge; the filter also guards against a
+        # straggler row, so a merged-away record is never the answer.
+        rows = list(
+            Identity.objects.filter(condition, customer__merged_into__isnull=True).values_list(
+                "customer_id", "verified"
+            )
+        )
         return decide(len(pairs), rows)
 
 
@@ -67,7 +73,7 @@ class ProfileMatcher:
     def match(self, query: ResolutionQuery) -> Resolution:
         if not query.name or not (query.postcode or query.dob):
             return Resolution(customer_id=None, confidence=0.0)
-        qs = Customer.objects.filter(name__iexact=query.name.strip())
+        qs = Customer.objects.filter(name__iexact=query.name.strip(), merged_into__isnull=True)
         clues = Q()
         if query.postcode:
             clues |= Q(postcode=query.postcode)

@@ -1,0 +1,321 @@
+"""The mechanics of merging two customers and undoing it (ADR 0011).
+
+`customers.services` is the entry point (permissions, locks, the transaction); this module knows
+which rows point at a customer, how to move them and back, and the survivorship rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.apps import apps
+from django.db import IntegrityError, models, transaction
+
+from loxodon.core.errors import Conflict
+from loxodon.customers.models import Customer, Identity
+
+#: Profile fields decided by survivorship when two customers merge.
+PROFILE_FIELDS = (
+    "name",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "street",
+    "city",
+    "postcode",
+    "country",
+    "account",
+    "home_site",
+)
+# Further fields a merge changes and an unmerge must put back exactly.
+_BOOKKEEPING_FIELDS = ("profile_verified", "profile_updated_at", "profile_history", "updated_at")
+
+# References to a customer that are the customers app's own merge bookkeeping: never moved.
+_NOT_MOVED = frozenset(
+    {
+        "customers.Customer.merged_into",
+        "customers.Merge.survivor",
+        "customers.Merge.absorbed",
+        "customers.MatchReview.customer_a",
+        "customers.MatchReview.customer_b",
+    }
+)
+IDENTITY_LABEL = "customers.Identity.customer"
+EVENT_LABEL = "timeline.Event.customer"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One foreign key pointing at Customer, e.g. "cases.Case.customer"."""
+
+    model: type[models.Model]
+    field: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model._meta.label}.{self.field}"
+
+    def rows_of(self, customer_id: uuid.UUID) -> models.QuerySet[Any]:
+        return self.model._default_manager.filter(**{self.field: customer_id})
+
+
+def relations() -> list[Relation]:
+    """Every foreign key to Customer (hidden ones too), found from the models, in move order.
+
+    Identities first (they have their own rules); timeline events last, because services that
+    write events lock another row first (a case), so a concurrent note lands before we move.
+    """
+    found = []
+    for rel in Customer._meta.get_fields(include_hidden=True):
+        if not (rel.is_relation and rel.auto_created and not rel.concrete):
+            continue
+        field = getattr(rel, "field", None)
+        if field is None or not field.concrete or rel.many_to_many:
+            continue  # many-to-many: its through table's foreign keys are listed instead
+        model = rel.related_model
+        if not (isinstance(model, type) and issubclass(model, models.Model)):
+            continue
+        relation = Relation(model, field.name)
+        if relation.label not in _NOT_MOVED:
+            found.append(relation)
+    order = {IDENTITY_LABEL: 0, EVENT_LABEL: 2}
+    return sorted(found, key=lambda r: (order.get(r.label, 1), r.label))
+
+
+def relation_for(label: str) -> Relation:
+    app_label, model_name, field = label.split(".")
+    return Relation(apps.get_model(app_label, model_name), field)
+
+
+def attname_of(name: str) -> str:
+    """The column attribute of a Customer field ("account" -> "account_id")."""
+    field = Customer._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"Customer.{name} is not a column")
+    return field.attname
+
+
+# --- JSON snapshots -------------------------------------------------------------------------------
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _from_json(model: type[models.Model], attname: str, value: Any) -> Any:
+    if value is None:
+        return None
+    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    if isinstance(field, models.JSONField):
+        return value
+    return field.to_python(value)
+
+
+def row_snapshot(obj: models.Model) -> dict[str, Any]:
+    """Every concrete column of a row, JSON-friendly (what recreating it exactly needs)."""
+    return {f.attname: to_json(getattr(obj, f.attname)) for f in obj._meta.concrete_fields}
+
+
+def row_from_snapshot(model: type[models.Model], snap: dict[str, Any]) -> dict[str, Any]:
+    return {k: _from_json(model, k, v) for k, v in snap.items()}
+
+
+def profile_snapshot(customer: Customer) -> dict[str, Any]:
+    """The survivorship fields and bookkeeping of a customer (foreign keys as ids)."""
+    out: dict[str, Any] = {}
+    for name in (*PROFILE_FIELDS, *_BOOKKEEPING_FIELDS):
+        attname = attname_of(name)
+        out[name] = to_json(getattr(customer, attname))
+    out["profile_history"] = list(customer.profile_history or [])
+    return out
+
+
+def column_value(attname: str, value: Any) -> Any:
+    """A JSON-friendly value back as the Customer column `attname` holds it."""
+    return _from_json(Customer, attname, value)
+
+
+def profile_columns(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Column values (by attname) for `Customer.objects.update()` from a profile snapshot."""
+    columns = {}
+    for name in (*PROFILE_FIELDS, *_BOOKKEEPING_FIELDS):
+        attname = attname_of(name)
+        columns[attname] = _from_json(Customer, attname, snapshot[name])
+    return columns
+
+
+# --- survivorship ---------------------------------------------------------------------------------
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def profile_rank(customer: Customer) -> tuple[bool, datetime]:
+    """Whose profile wins: the verified one, then the most recently set."""
+    return (customer.profile_verified, customer.profile_updated_at or customer.updated_at)
+
+
+@dataclass(frozen=True)
+class FieldOutcome:
+    field: str
+    before: Any  # survivor's value
+    after: Any
+    losing_value: Any  # a differing non-empty value that loses, else None
+    losing_customer: uuid.UUID | None
+
+
+def survivorship(survivor: Customer, absorbed: Customer) -> list[FieldOutcome]:
+    """Per profile field: the preferred profile's value unless empty; what loses, from whom."""
+    survivor_first = profile_rank(survivor) >= profile_rank(absorbed)
+    preferred, other = (survivor, absorbed) if survivor_first else (absorbed, survivor)
+    out = []
+    for name in PROFILE_FIELDS:
+        attname = attname_of(name)
+        pref = to_json(getattr(preferred, attname))
+        alt = to_json(getattr(other, attname))
+        after, loser, lost = pref, other, alt
+        if _empty(pref):
+            after, loser, lost = alt, preferred, pref
+        losing = None if _empty(lost) or lost == after else lost
+        out.append(
+            FieldOutcome(
+                field=name,
+                before=to_json(getattr(survivor, attname)),
+                after=after,
+                losing_value=losing,
+                losing_customer=loser.pk if losing is not None else None,
+            )
+        )
+    return out
+
+
+# --- moving rows ----------------------------------------------------------------------------------
+
+
+def count_moves(absorbed: Customer, survivor: Customer) -> dict[str, int]:
+    """Rows per relation that a merge would re-point (identities the survivor has stay put)."""
+    counts: dict[str, int] = {}
+    for relation in relations():
+        if relation.label == IDENTITY_LABEL:
+            n = len(identity_plan(survivor, absorbed).move)
+        else:
+            n = relation.rows_of(absorbed.pk).count()
+        if n:
+            counts[relation.label] = n
+    return counts
+
+
+@dataclass(frozen=True)
+class IdentityPlan:
+    move: list[Identity]  # the survivor does not have these: they move
+    duplicates: list[tuple[Identity, Identity]]  # (absorbed's copy, survivor's copy)
+
+
+def identity_plan(survivor: Customer, absorbed: Customer) -> IdentityPlan:
+    mine = {(i.kind, i.value): i for i in Identity.objects.filter(customer_id=survivor.pk)}
+    move, duplicates = [], []
+    for identity in Identity.objects.filter(customer_id=absorbed.pk).order_by("created_at", "id"):
+        twin = mine.get((identity.kind, identity.value))
+        if twin is None:
+            move.append(identity)
+        else:
+            duplicates.append((identity, twin))
+    return IdentityPlan(move=move, duplicates=duplicates)
+
+
+@dataclass
+class MoveRecord:
+    moved: dict[str, list[str]]
+    removed_identities: list[dict[str, Any]]  # absorbed's copies of identifiers both had
+    survivor_identities_verified: dict[str, bool]  # survivor identity id -> verified before
+
+
+def move_everything(survivor: Customer, absorbed: Customer) -> MoveRecord:
+    """Re-point every row of `absorbed` to `survivor`; returns exactly what moved.
+
+    Callers hold both customers' locks inside a transaction.
+    """
+    record = MoveRecord(moved={}, removed_identities=[], survivor_identities_verified={})
+    plan = identity_plan(survivor, absorbed)
+    for copy, twin in plan.duplicates:
+        # The survivor keeps its own row; the absorbed copy is removed and remembered exactly.
+        record.removed_identities.append(row_snapshot(copy))
+        copy.delete()
+        if copy.verified and not twin.verified:
+            record.survivor_identities_verified[str(twin.pk)] = twin.verified
+            Identity.objects.filter(pk=twin.pk).update(verified=True)
+    for relation in relations():
+        if relation.label == IDENTITY_LABEL:
+            ids = [i.pk for i in plan.move]
+            Identity.objects.filter(pk__in=ids).update(customer_id=survivor.pk)
+        else:
+            ids = list(relation.rows_of(absorbed.pk).values_list("pk", flat=True))
+            if ids:
+                _repoint(relation, ids, survivor.pk)
+        if ids:
+            record.moved[relation.label] = [str(pk) for pk in ids]
+    return record
+
+
+def _repoint(relation: Relation, ids: list[Any], to: uuid.UUID) -> None:
+    qs = relation.model._default_manager.filter(pk__in=ids)
+    try:
+        with transaction.atomic():  # a savepoint: a clash becomes a clear Conflict
+            if relation.label == EVENT_LABEL:
+                qs.move_to_customer_for_merge(to)  # type: ignore[attr-defined]
+            else:
+                qs.update(**{relation.field: to})
+    except IntegrityError as exc:
+        name = relation.model._meta.verbose_name_plural
+        raise Conflict(
+            f"cannot merge: the two customers' {name} clash ({exc}); resolve that first "
+            "(for example end one of two open chats from the same visitor)"
+        ) from None
+
+
+def move_back(survivor: Customer, absorbed: Customer, moved: dict[str, list[str]]) -> None:
+    """Undo `move_everything`'s moves (rows that left the survivor since are left alone)."""
+    for label in sorted(moved, key=lambda lb: lb == EVENT_LABEL):
+        relation = relation_for(label)
+        qs = relation.model._default_manager.filter(
+            pk__in=moved[label], **{relation.field: survivor.pk}
+        )
+        if label == EVENT_LABEL:
+            qs.move_to_customer_for_merge(absorbed.pk)  # type: ignore[attr-defined]
+        else:
+            qs.update(**{relation.field: absorbed.pk})
+
+
+def restore_identities(record_verified: dict[str, bool], removed: list[dict[str, Any]]) -> None:
+    """Put back the survivor's verification flags, then the absorbed customer's copies."""
+    for pk, verified in record_verified.items():
+        Identity.objects.filter(pk=pk).update(verified=verified)
+    for snap in removed:
+        values = row_from_snapshot(Identity, snap)
+        Identity.objects.create(**values)
+        # auto_now/auto_now_add overwrote the times on create: put the originals back
+        Identity.objects.filter(pk=values["id"]).update(
+            created_at=values["created_at"], updated_at=values["updated_at"]
+        )
+
+
+def survivor_id_of(customer_id: uuid.UUID) -> uuid.UUID:
+    """Follow `merged_into` to the customer that owns a (possibly absorbed) record's history."""
+    seen = {customer_id}
+    current = customer_id
+    while True:
+        parent = (
+            Customer.objects.filter(pk=current).values_list("merged_into_id", flat=True).first()
+        )
+        if parent is None or parent in seen:
+            return current
+        seen.add(parent)
+        current = parent
