@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "loxodon.channels.voice",
     "loxodon.channels.chat",
     "loxodon.channels.web",
+    "loxodon.channels.imports",
     "loxodon.outbound",
     "loxodon.sla",
     "loxodon.insights",
