@@ -32,23 +32,32 @@ def _row(obj: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
 
-def snapshot(*customers: Customer) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every row that points at these customers (found independently of the code under test),
-    with every column, plus the customers themselves; tasks through their cases."""
-    ids = [c.pk for c in customers]
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+def customer_relations() -> list[tuple[Any, str, str]]:
+    """(model, field, "app.Model.field") for every foreign key to Customer, hidden ones too,
+    except merge bookkeeping; found independently of the code under test."""
+    out = []
     for rel in Customer._meta.get_fields(include_hidden=True):
         if not (rel.is_relation and rel.auto_created and not rel.concrete):
             continue
-        model = rel.related_model
-        label = model._meta.label
-        if label in BOOKKEEPING or (label == "customers.Customer"):
+        model: Any = rel.related_model
+        field: str = rel.field.name  # type: ignore[union-attr]
+        label = f"{model._meta.label}.{field}"
+        if model._meta.label in BOOKKEEPING or label.startswith("customers.Customer."):
             continue
-        field = rel.field.name  # type: ignore[union-attr]
+        out.append((model, field, label))
+    return out
+
+
+def snapshot(*customers: Customer) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every row that points at these customers, with every column, plus the customers
+    themselves; tasks through their cases."""
+    ids = [c.pk for c in customers]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for model, field, label in customer_relations():
         for obj in model._default_manager.filter(**{f"{field}__in": ids}):
-            if label == "timeline.Event" and obj.kind in MERGE_KINDS:
+            if label == "timeline.Event.customer" and obj.kind in MERGE_KINDS:
                 continue
-            rows[(f"{label}.{field}", str(obj.pk))] = _row(obj)
+            rows[(label, str(obj.pk))] = _row(obj)
     for task in Task.objects.filter(case__customer__in=ids):
         rows[("cases.Task", str(task.pk))] = _row(task)
     for c in Customer.objects.filter(pk__in=ids):
@@ -59,14 +68,9 @@ def snapshot(*customers: Customer) -> dict[tuple[str, str], dict[str, Any]]:
 def owners(*customers: Customer) -> dict[str, int]:
     """Rows pointing at each customer, per relation (none may point at an absorbed one)."""
     out = {}
-    for rel in Customer._meta.get_fields(include_hidden=True):
-        if not (rel.is_relation and rel.auto_created and not rel.concrete):
-            continue
-        label = f"{rel.related_model._meta.label}.{rel.field.name}"  # type: ignore[union-attr]
-        if rel.related_model._meta.label in BOOKKEEPING or label.startswith("customers.Customer"):
-            continue
+    for model, field, label in customer_relations():
         for c in customers:
-            n = rel.related_model._default_manager.filter(**{rel.field.name: c}).count()  # type: ignore[union-attr]
+            n = model._default_manager.filter(**{field: c}).count()
             if n:
                 out[f"{c.name}:{label}"] = n
     return out
