@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from loxodon.cases.models import Case
 from loxodon.core.access import require_staff
-from loxodon.customers.models import Account, Customer
-from loxodon.customers.selectors import list_customers
+from loxodon.customers.models import Account, Customer, Merge
+from loxodon.customers.selectors import list_customers, merges_of
+from loxodon.org.models import Role
 from loxodon.timeline.models import Event
 
 TOLD_US_HOURS = 24
@@ -116,3 +117,26 @@ def told_us(user: Any, customer_id: uuid.UUID) -> ToldUs:
     web = [e for e in recent if e.channel == "web"][:6]
     contact = next((e for e in recent if e.channel in ("phone", "chat", "email")), None)
     return ToldUs(ivr=ivr, ivr_answers=answers, verified=verified, web=web, contact=contact)
+
+
+@dataclass(frozen=True)
+class MergeHistory:
+    """Merges into and out of a customer for the customer page (one query)."""
+
+    customer: Customer
+    merges: list[Merge]
+    may_unmerge: bool
+
+    @property
+    def merged_from(self) -> list[Merge]:
+        """Records merged into this customer and still merged."""
+        return [m for m in self.merges if m.survivor_id == self.customer.pk and not m.is_undone]
+
+
+def merge_history(user: Any, customer: Customer) -> MergeHistory:
+    require_staff(user)
+    return MergeHistory(
+        customer=customer,
+        merges=merges_of(user, customer),
+        may_unmerge=user.role in (Role.SUPERVISOR, Role.ADMIN) or user.is_admin_role,
+    )

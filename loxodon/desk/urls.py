@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from loxodon.desk import review_views, views
+from loxodon.desk import merge_views, review_views, views
 
 app_name = "desk"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("cases/<str:case_id>/<slug:action>", views.case_action, name="case-action"),
     path("tasks/<str:task_id>/complete", views.complete_task, name="task-complete"),
     path("admin/staff/", views.admin_staff, name="admin-staff"),
+    path("merges/<str:merge_id>/unmerge", merge_views.unmerge, name="unmerge"),
     path("identity/reviews/", review_views.reviews, name="identity-reviews"),
     path("identity/reviews/<str:review_id>/", review_views.review_page, name="identity-review"),
     path(

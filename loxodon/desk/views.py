@@ -37,10 +37,11 @@ from loxodon.cases.selectors import (
 from loxodon.core.access import require_admin
 from loxodon.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from loxodon.core.event_types import KINDS, Channel
+from loxodon.customers.merging import survivor_id_of
 from loxodon.customers.selectors import customer_view, get_customer_for
 from loxodon.desk import forms as desk_forms
+from loxodon.desk.selectors import merge_history, told_us
 from loxodon.desk.selectors import search as search_all
-from loxodon.desk.selectors import told_us
 from loxodon.org.models import User
 from loxodon.org.selectors import staff_for
 from loxodon.outbound.panel import panel_context as outbox_panel_context
@@ -138,6 +139,13 @@ def customer_page(request: DeskRequest, customer_id: str) -> HttpResponse:
             raise
         messages.error(request, exc.detail)
         return redirect("desk:customer", customer_id=customer_id)
+    if view.customer.merged_into_id is not None:
+        # A record merged away: its history lives on the survivor now.
+        messages.info(
+            request,
+            f"{view.customer.name} was merged into another customer: showing that customer.",
+        )
+        return redirect("desk:customer", customer_id=survivor_id_of(view.customer.pk))
     context = {
         "view": view,
         "customer": view.customer,
@@ -150,6 +158,7 @@ def customer_page(request: DeskRequest, customer_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "desk/_timeline_page.html", context)
     context["told_us"] = told_us(request.user, view.customer.pk)
+    context["merge_history"] = merge_history(request.user, view.customer)
     context["repeat_form"] = desk_forms.RepeatForm()
     context["open_case_form"] = desk_forms.OpenCaseForm()
     return render(request, "desk/customer.html", context)
