@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from loxodon.cases.models import Case
 from loxodon.core.access import require_supervisor
@@ -236,6 +237,13 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def _same(va: Any, vb: Any) -> bool:
+    """Equal as a reviewer reads them: case and spacing aside; moments on the same day."""
+    if isinstance(va, datetime) and isinstance(vb, datetime):
+        return timezone.localdate(va) == timezone.localdate(vb)
+    return str(va).strip().casefold() == str(vb).strip().casefold()
+
+
 def _field_rows(a: Customer, b: Customer) -> list[FieldRow]:
     rows = []
     for name, label in PROFILE_ROWS:
@@ -246,7 +254,7 @@ def _field_rows(a: Customer, b: Customer) -> list[FieldRow]:
             state = "only_b"
         elif vb is None:
             state = "only_a"
-        elif str(va).strip().casefold() == str(vb).strip().casefold():
+        elif _same(va, vb):
             state = "same"
         else:
             state = "differs"

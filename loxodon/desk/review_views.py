@@ -142,17 +142,16 @@ def _shown(field: str, value: Any, plan: services.MergePlan) -> str:
 
 def _plan_view(plan: services.MergePlan) -> dict[str, Any]:
     """The plan's parts ready to print: labelled fields and counted moves, nothing computed."""
+    # Only fields of the kept customer that a merge really changes (the plan lists every
+    # differing field; those where the kept value wins change nothing).
     changes = [
         {
             "label": FIELD_LABELS.get(c.field, c.field.replace("_", " ").capitalize()),
             "before": _shown(c.field, c.before, plan),
             "after": _shown(c.field, c.after, plan),
-            "changed": c.before != c.after,
-            "losing": None
-            if c.losing_value in (None, "")
-            else _shown(c.field, c.losing_value, plan),
         }
         for c in plan.changes
+        if c.before != c.after
     ]
     return {
         "profile": [
