@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from loxodon.cases.models import Case
@@ -62,7 +63,9 @@ def search(user: Any, q: str, limit: int = 10) -> SearchResults:
     accounts = (
         list(
             Account.objects.filter(name__icontains=q)
-            .prefetch_related("contacts")
+            .prefetch_related(  # records merged away are not contacts any more
+                Prefetch("contacts", queryset=Customer.objects.filter(merged_into__isnull=True))
+            )
             .order_by("name")[:limit]
         )
         if len(q) >= 2

@@ -128,3 +128,13 @@ def test_supervisor_unmerges_in_the_browser(
     expect(page.get_by_role("heading", level=1)).to_have_text("Joanne Bloggs")
     expect(page.locator("#merge-history")).to_contain_text("Merged into Jo Bloggs")
     screenshot(page, "merge-undone-absorbed")
+
+
+def test_account_search_lists_only_customers_still_in_use(desk: Client, supervisor: User) -> None:
+    kept = services.create_customer(name="Priya Raman", account={"name": "Northwind Haulage"})
+    gone = services.create_customer(name="P. Raman", account={"name": "Northwind Haulage"})
+    services.merge_customers(survivor=kept, absorbed=gone, by=supervisor, reason="same")
+    found = text(desk.get("/desk/search", {"q": "Northwind"}))
+    assert "Northwind Haulage" in found
+    assert f"/desk/customers/{kept.pk}/" in found
+    assert f"/desk/customers/{gone.pk}/" not in found
