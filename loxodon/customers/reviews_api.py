@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from pydantic import Field
 
 from loxodon.core.schemas import ApiRequest, ErrorOut, StrictIn
@@ -184,11 +184,13 @@ def _change(c: services.FieldChange) -> dict[str, Any]:
 )
 def reviews(
     request: ApiRequest,
-    status: Literal["pending", "merged", "not_same", "decided", "obsolete"] = "pending",
-    site: str | None = None,
-    band: Literal["high", "medium", "low"] | None = None,
-    cursor: str | None = None,
-    limit: int = 25,
+    status: str = Query(
+        "pending", description="pending, merged, not_same, decided (both) or obsolete"
+    ),
+    site: str | None = Query(None, description="site code: either customer's home site"),
+    band: str | None = Query(None, description="score band: high, medium or low"),
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+    limit: int = Query(25, description="1 to 200"),
 ) -> dict[str, Any]:
     """Pairs of customers linkage was unsure about. `pending` pairs come highest score first
     (pairs whose customer was merged meanwhile are left out); decided ones most recently

@@ -90,7 +90,11 @@ def test_filters_by_site_and_score_band_and_refuses_bad_input(
     assert unknown.status_code == 400 and "no site with code 'nowhere'" in unknown.json()["detail"]
     bad_cursor = boss.get("/identity/reviews", cursor="not-a-cursor")
     assert bad_cursor.status_code == 400 and "cursor" in bad_cursor.json()["detail"]
-    assert boss.get("/identity/reviews", status="maybe").status_code == 422
+    maybe = boss.get("/identity/reviews", status="maybe")
+    assert maybe.status_code == 400 and "status must be one of: pending" in maybe.json()["detail"]
+    assert boss.get("/identity/reviews", band="huge").status_code == 400
+    # empty parameters are no filter (a form that sends every field)
+    assert len(ids(boss.get("/identity/reviews", status="", site="", band=""))) == 2
     assert boss.get("/identity/reviews/not-an-id").status_code == 404
     missing = "00000000-0000-0000-0000-000000000000"
     assert boss.get(f"/identity/reviews/{missing}").status_code == 404
