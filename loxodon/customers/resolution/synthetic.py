@@ -65,6 +65,7 @@ P_NICKNAME = 0.12
 P_SWAP_NAMES = 0.02
 P_DOB_SWAP = 0.02
 P_DOB_DIGIT = 0.03
+P_DOB_WRONG = 0.01  # a different date altogether (a default, a relative's)
 P_POSTCODE_TYPO = 0.03
 P_STREET_TYPO = 0.05
 # Per extra record (not the person's first)
@@ -410,7 +411,9 @@ def _typo(rng: random.Random, word: str) -> str:
 def _people(world: _World, n_persons: int) -> list[Person]:
     rng = world.rng
     people: list[Person] = []
-    businesses: list[tuple[str, str, str, str, str]] = []  # domain, phone, street, city, postcode
+    # The business now taking on contacts: domain, phone, street, city, postcode.
+    business: tuple[str, str, str, str, str] = ("", "", "", "", "")
+    open_slots, n_businesses = 0, 0
     for pid in range(n_persons):
         roll = rng.random()
         first = world.first_name()
@@ -437,16 +440,21 @@ def _people(world: _World, n_persons: int) -> list[Person]:
             other = people[rng.randrange(len(people))]
             first, last = other.first_name, other.last_name
         if roll > 1 - BUSINESS_SHARE:
-            if not businesses or rng.random() < 0.15:
+            if open_slots <= 0:
                 name = f"{rng.choice(BUSINESS_WORDS)}{rng.choice(BUSINESS_KINDS)}".lower()
                 street, city, postcode = world.address()
-                domain = f"{name}{len(businesses)}.co.uk"
-                businesses.append((domain, world.landline(), street, city, postcode))
-            domain, phone, street, city, postcode = businesses[
-                min(int(rng.paretovariate(1.2)) - 1, len(businesses) - 1)
-                if rng.random() < 0.5
-                else rng.randrange(len(businesses))
-            ]
+                business = (f"{name}{n_businesses}.co.uk", world.landline(), street, city, postcode)
+                n_businesses += 1
+                size = rng.random()
+                open_slots = (
+                    rng.randrange(2, 6)
+                    if size < 0.6
+                    else rng.randrange(6, 21)
+                    if size < 0.9
+                    else rng.randrange(21, 101)
+                )
+            open_slots -= 1
+            domain, phone, street, city, postcode = business
             people.append(
                 Person(
                     pid,
@@ -487,6 +495,8 @@ def _dob_text(rng: random.Random, dob: date) -> str | None:
     r = rng.random()
     if r < P_DOB_SWAP and dob.day <= 12 and dob.day != dob.month:
         return f"{dob.year:04d}-{dob.day:02d}-{dob.month:02d}"
+    if r > 1 - P_DOB_WRONG:
+        return (date(1935, 1, 1) + timedelta(days=rng.randrange(26000))).isoformat()
     if r < P_DOB_SWAP + P_DOB_DIGIT:
         i = rng.choice((2, 3, 6, 9))  # a slip in the year's decade/unit, the month or the day
         digit = str(rng.randrange(10))
