@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from loxodon.cases.models import Case
 from loxodon.core.access import require_supervisor
-from loxodon.core.errors import InvalidInput, NotFound, PermissionDenied
+from loxodon.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from loxodon.core.ids import parse_uuid
 from loxodon.customers import services
 from loxodon.customers.models import Customer, Identity, MatchReview
@@ -397,7 +397,7 @@ def review_detail(
         survivor, absorbed = pair_survivor(review, survivor_id)
         try:
             plan = services.plan_merge(survivor=survivor, absorbed=absorbed)
-        except (InvalidInput, PermissionDenied) as exc:
+        except (InvalidInput, Conflict) as exc:  # e.g. merged by someone else a moment ago
             plan_error = exc.detail
     return ReviewDetail(
         review=review,

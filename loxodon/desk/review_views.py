@@ -85,6 +85,8 @@ def review_page(request: DeskRequest, review_id: str) -> HttpResponse:
             request.user, review_id, survivor_id=request.GET.get("survivor") or None
         )
     except InvalidInput as exc:
+        if not request.GET.get("survivor"):
+            raise
         messages.error(request, f"{exc.detail[:1].upper()}{exc.detail[1:]}.")
         return redirect("desk:identity-review", review_id=review_id)
     plan = detail.plan

@@ -259,6 +259,24 @@ def test_deciding_twice_is_a_message_not_a_failure(boss: Client, pair: MatchRevi
     assert pair.status == "not_same"
 
 
+def test_a_pair_merged_meanwhile_shows_why_and_refuses_a_decision(
+    boss: Client, pair: MatchReview, site: Site
+) -> None:
+    from loxodon.customers.services import create_customer
+
+    third = create_customer(name="Jo Bloggs", site=site)
+    a, b = sorted((pair.customer_b, third), key=lambda c: c.pk)
+    overlapping = MatchReview.objects.create(customer_a=a, customer_b=b, score=0.7)
+    decide(boss, pair, decision="merge", survivor_id=str(pair.customer_a_id))
+    page = text(boss.get(page_url(overlapping)))
+    assert "No longer applies" in page and "was merged into another customer" in page
+    assert "Your decision" not in page
+    late = decide(boss, overlapping, decision="merge")
+    assert late.status_code == 200 and "Not done:" in text(late)
+    overlapping.refresh_from_db()
+    assert overlapping.status != "merged"
+
+
 def test_decisions_are_posts_with_csrf(supervisor: User, pair: MatchReview) -> None:
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(supervisor)
