@@ -117,6 +117,8 @@ def test_filters_by_site_and_band_and_htmx_gets_the_results_only(
     assert "No pairs wait for review with these filters." in nothing
     partial = boss.get(QUEUE, {"site": "lds"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and str(in_leeds.pk) in partial and "1 pair" in partial
+    # the status tabs come along out of band, so they keep the new filter
+    assert 'hx-swap-oob="true"' in partial and "?status=merged&amp;site=lds" in partial
     ignored = text(boss.get(QUEUE, {"site": "atlantis"}))
     assert "Filter ignored: no site with code 'atlantis'." in ignored and "2 pairs" in ignored
 
