@@ -213,6 +213,21 @@ def run_febrl(auto_threshold: float = AUTO_THRESHOLD) -> dict[str, Any]:
     }
 
 
+def write_default_model(n_records: int) -> None:
+    from loxodon.customers.resolution.model import DEFAULT_MODEL_PATH
+    from loxodon.customers.resolution.spec import CUSTOMER_SPEC
+
+    records, _ = generate(n_records, seed=7)
+    columns = {c: [r[c] for r in records] for c in records[0]}
+    columns["unique_id"] = columns["record_id"]
+    frame = engine.prepare_frame(CUSTOMER_SPEC, columns)
+    linker = engine.trained_linker(CUSTOMER_SPEC, frame, progress=log)
+    model = linker.misc.save_model_to_json()
+    model.pop("linker_uid", None)
+    DEFAULT_MODEL_PATH.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    log(f"wrote {DEFAULT_MODEL_PATH}")
+
+
 def run(
     *,
     febrl: bool = False,
@@ -236,7 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, help="generated records to dedupe (e.g. 100000)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threshold", type=float, default=AUTO_THRESHOLD, help="auto-merge threshold")
+    p.add_argument(
+        "--write-default-model",
+        metavar="RECORDS",
+        type=int,
+        help="train on RECORDS generated records (seed 7) and write the packaged default model",
+    )
     args = p.parse_args(argv)
+    if args.write_default_model:
+        write_default_model(args.write_default_model)
+        return 0
     if not args.febrl and not args.records:
         p.error("give --febrl and/or --records N")
     print(

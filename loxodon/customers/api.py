@@ -118,6 +118,7 @@ class CustomerViewOut(Schema):
 class CandidateOut(Schema):
     customer_id: uuid.UUID
     score: float
+    reason: str
 
 
 class ResolutionOut(Schema):
@@ -190,11 +191,18 @@ def resolve_customer(
     name: str | None = None,
     postcode: str | None = None,
     dob: date | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    street: str | None = None,
+    city: str | None = None,
 ) -> dict[str, Any]:
-    """Who is this? Strong identifiers first; profile clues give candidates only."""
+    """Who is this? Strong identifiers first, then a fuzzy match scored with the trained model:
+    a customer above the auto threshold, candidates with scores and reasons, or nothing."""
     require_staff(request.auth)  # resolution reveals customer ids: staff only
-    if not any((email, phone, account_number, name)):
-        raise InvalidInput("give at least one of email, phone, account_number, name")
+    if not any((email, phone, account_number, name, first_name, last_name)):
+        raise InvalidInput(
+            "give at least one of email, phone, account_number, name, first_name, last_name"
+        )
     query = ResolutionQuery(
         email=normalise_identity("email", email) if email else None,
         phone=normalise_identity("phone", phone) if phone else None,
@@ -204,12 +212,19 @@ def resolve_customer(
         name=name,
         postcode=normalise_postcode(postcode) if postcode else None,
         dob=dob,
+        first_name=first_name or None,
+        last_name=last_name or None,
+        street=street or None,
+        city=city or None,
     )
     result = resolve(query)
     return {
         "customer_id": result.customer_id,
         "confidence": result.confidence,
-        "candidates": [{"customer_id": c.customer_id, "score": c.score} for c in result.candidates],
+        "candidates": [
+            {"customer_id": c.customer_id, "score": c.score, "reason": c.reason}
+            for c in result.candidates
+        ],
     }
 
 

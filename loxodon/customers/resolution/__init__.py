@@ -1,8 +1,8 @@
 """Who is this? Resolution of a contact's identifiers to one customer.
 
 `resolve()` is the one entry point every channel adapter and the API call. It runs matchers in
-order of strength: exact identifiers first; the probabilistic matcher (Fellegi-Sunter weights
-learnt in batch) plugs in behind it as another `Matcher` without changing callers.
+order of strength: exact identifiers first, then the probabilistic matcher (Fellegi-Sunter
+weights learnt in batch by Splink, see `model.py` and `probabilistic.py`).
 
 The matchers are imported on first use, so the model-free modules of this package
 (`synthetic`, `spec`) can be used without Django (the accuracy benchmark does).
@@ -18,9 +18,10 @@ from loxodon.customers.resolution.base import Candidate, Matcher, Resolution, Re
 
 @functools.cache
 def matchers() -> tuple[Matcher, ...]:
-    from loxodon.customers.resolution.exact import ExactIdentifierMatcher, ProfileMatcher
+    from loxodon.customers.resolution.exact import ExactIdentifierMatcher
+    from loxodon.customers.resolution.probabilistic import ProbabilisticMatcher
 
-    return (ExactIdentifierMatcher(), ProfileMatcher())
+    return (ExactIdentifierMatcher(), ProbabilisticMatcher())
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,10 @@ class ResolutionQuery:
     name: str | None = None
     postcode: str | None = None
     dob: date | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    street: str | None = None
+    city: str | None = None
 
     def strong_identifiers(self) -> list[tuple[str, str]]:
         pairs = [

@@ -95,6 +95,23 @@ def train(linker: Linker, spec: Spec, *, n_records: int, seed: int = 42) -> None
         )
 
 
+def trained_linker(
+    spec: Spec, frame: pd.DataFrame, *, seed: int = 42, progress: Progress | None = None
+) -> Linker:
+    """A DuckDB linker over `frame`, trained from scratch (for the packaged default model)."""
+    from splink import Linker
+
+    linker = Linker(
+        _register(_db_api("duckdb"), frame, "duckdb"),
+        settings_for(spec, None, "duckdb"),
+        log_level=logging.ERROR,
+    )
+    if progress:
+        progress(f"training on {len(frame):,} records")
+    train(linker, spec, n_records=len(frame), seed=seed)
+    return linker
+
+
 def settings_for(
     spec: Spec, model: dict[str, Any] | None, backend: Backend, link_type: str = "dedupe_only"
 ) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Deterministic matchers: strong identifiers, then exact profile agreement (candidates only)."""
+"""The deterministic matcher: strong identifiers (verified, or unverified and unanimous)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from django.db.models import Q
 
-from loxodon.customers.models import Customer, Identity
+from loxodon.customers.models import Identity
 from loxodon.customers.resolution.base import Candidate, Resolution, ResolutionQuery
 
 VERIFIED_CONFIDENCE = 1.0
@@ -62,29 +62,3 @@ def decide(n_identifiers: int, rows: list[tuple[uuid.UUID, bool]]) -> Resolution
     ]
     candidates.sort(key=lambda c: -c.score)
     return Resolution(customer_id=None, confidence=0.0, candidates=candidates)
-
-
-class ProfileMatcher:
-    """Exact (case-insensitive) name with postcode or date of birth: candidates, never a match.
-
-    The probabilistic matcher replaces this with weighted fuzzy comparison.
-    """
-
-    def match(self, query: ResolutionQuery) -> Resolution:
-        if not query.name or not (query.postcode or query.dob):
-            return Resolution(customer_id=None, confidence=0.0)
-        qs = Customer.objects.filter(name__iexact=query.name.strip(), merged_into__isnull=True)
-        clues = Q()
-        if query.postcode:
-            clues |= Q(postcode=query.postcode)
-        if query.dob:
-            clues |= Q(date_of_birth=query.dob)
-        found = list(qs.filter(clues).values_list("id", "postcode", "date_of_birth")[:10])
-        candidates = []
-        for cid, postcode, dob in found:
-            agree = int(bool(query.postcode and postcode == query.postcode))
-            agree += int(bool(query.dob and dob == query.dob))
-            candidates.append(
-                Candidate(customer_id=cid, score=0.5 + 0.2 * agree, reason="name and profile")
-            )
-        return Resolution(customer_id=None, confidence=0.0, candidates=candidates)

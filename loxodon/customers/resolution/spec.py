@@ -33,6 +33,14 @@ def _present(value: Any) -> bool:
     return value is not None and value != ""
 
 
+def _both(left: Record, right: Record, column: str, other: str | None = None) -> tuple[str, str]:
+    """The two values as strings, or ("", "") when either is missing (callers check `a`)."""
+    a, b = left.get(column), right.get(other or column)
+    if not (_present(a) and _present(b)):
+        return "", ""
+    return str(a), str(b)
+
+
 # --- predicates --------------------------------------------------------------------------
 
 
@@ -83,8 +91,8 @@ class JaroWinklerAtLeast(Predicate):
         return f'{fn}("{self.column}_l", "{other}_r") >= {self.threshold}'
 
     def test(self, left: Record, right: Record) -> bool:
-        a, b = left.get(self.column), right.get(self.other or self.column)
-        if not (_present(a) and _present(b)):
+        a, b = _both(left, right, self.column, self.other)
+        if not a:
             return False
         return bool(JaroWinkler.normalized_similarity(a, b) >= self.threshold)
 
@@ -98,8 +106,8 @@ class LevenshteinAtMost(Predicate):
         return f'levenshtein("{self.column}_l", "{self.column}_r") <= {self.distance}'
 
     def test(self, left: Record, right: Record) -> bool:
-        a, b = left.get(self.column), right.get(self.column)
-        if not (_present(a) and _present(b)):
+        a, b = _both(left, right, self.column)
+        if not a:
             return False
         return bool(Levenshtein.distance(a, b) <= self.distance)
 
@@ -117,8 +125,8 @@ class SameSlice(Predicate):
         return f'substr("{c}_l", {s}, {n}) = substr("{c}_r", {s}, {n})'
 
     def test(self, left: Record, right: Record) -> bool:
-        a, b = left.get(self.column), right.get(self.column)
-        if not (_present(a) and _present(b)):
+        a, b = _both(left, right, self.column)
+        if not a:
             return False
         i = self.start - 1
         return bool(a[i : i + self.length] == b[i : i + self.length])
@@ -139,8 +147,8 @@ class DayMonthSwapped(Predicate):
         )
 
     def test(self, left: Record, right: Record) -> bool:
-        a, b = left.get(self.column), right.get(self.column)
-        if not (_present(a) and _present(b)):
+        a, b = _both(left, right, self.column)
+        if not a:
             return False
         return bool(a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
 
