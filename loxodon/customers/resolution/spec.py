@@ -16,6 +16,7 @@ This module needs no Django: the accuracy benchmark uses it on plain data.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -420,10 +421,16 @@ NICKNAMES = {
 }
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: "Élodie" → "elodie" (centres differ in what they keep)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def clean_name(value: Any) -> str | None:
     if not _present(value):
         return None
-    text = _SPACES.sub(" ", _NOT_NAME.sub("", str(value).lower())).strip()
+    text = _SPACES.sub(" ", _NOT_NAME.sub("", fold(str(value)))).strip()
     return text or None
 
 
