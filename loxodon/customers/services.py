@@ -512,53 +512,60 @@ def decide_review(
     if decision not in ("merge", "not_same"):
         raise InvalidInput("decision must be 'merge' or 'not_same'")
     note = (note or "").strip()
+    pair = MatchReview.objects.filter(pk=review.pk).values_list("customer_a", "customer_b").first()
+    if pair is None:
+        raise NotFound(f"no review with id '{review.pk}'")
+    merged_meanwhile: list[Customer] = []
     with transaction.atomic():
+        # Same lock order as merges (customers by id, then review rows), so a decision and a
+        # merge of one of its customers cannot deadlock.
+        locked = _lock_pair(*pair)
+        a, b = locked[pair[0]], locked[pair[1]]
         review = MatchReview.objects.select_for_update().get(pk=review.pk)
+        if review.status == MatchReview.Status.OBSOLETE:
+            raise Conflict(
+                "this pair no longer applies: one of them was merged with someone else "
+                "meanwhile, or their merge was undone",
+                status=review.status,
+            )
         if review.status != MatchReview.Status.PENDING:
             raise Conflict(
                 f"this pair was already decided ({review.get_status_display().lower()})",
                 status=review.status,
             )
-        a = Customer.objects.get(pk=review.customer_a_id)
-        b = Customer.objects.get(pk=review.customer_b_id)
         merged_meanwhile = [c for c in (a, b) if c.merged_into_id is not None]
         if merged_meanwhile:
             review.status = MatchReview.Status.OBSOLETE
             review.save(update_fields=["status", "updated_at"])
-            obsolete = True
         else:
-            obsolete = False
-    if obsolete:
-        names = " and ".join(f"'{c.name}'" for c in merged_meanwhile)
-        raise Conflict(f"{names} was merged into another customer meanwhile: nothing to decide")
-    with transaction.atomic():
-        review = MatchReview.objects.select_for_update().get(pk=review.pk)
-        if review.status != MatchReview.Status.PENDING:
-            raise Conflict("this pair was decided meanwhile", status=review.status)
-        merge = None
-        if decision == "merge":
-            if survivor is None:
-                kept, gone = choose_survivor(a, b)
-            elif survivor.pk in (a.pk, b.pk):
-                kept, gone = (a, b) if survivor.pk == a.pk else (b, a)
+            merge = None
+            if decision == "merge":
+                if survivor is None:
+                    kept, gone = choose_survivor(a, b)
+                elif survivor.pk in (a.pk, b.pk):
+                    kept, gone = (a, b) if survivor.pk == a.pk else (b, a)
+                else:
+                    raise InvalidInput("survivor must be one of the two customers of this pair")
+                merge = merge_customers(
+                    survivor=kept,
+                    absorbed=gone,
+                    by=by,
+                    reason=note or f"Same person (review of a match scored {review.score:.2f})",
+                    method=Merge.Method.REVIEW,
+                    score=review.score,
+                )
+                review.status = MatchReview.Status.MERGED
             else:
-                raise InvalidInput("survivor must be one of the two customers of this pair")
-            merge = merge_customers(
-                survivor=kept,
-                absorbed=gone,
-                by=by,
-                reason=note or f"Same person (review of a match scored {review.score:.2f})",
-                method=Merge.Method.REVIEW,
-                score=review.score,
+                review.status = MatchReview.Status.NOT_SAME
+            review.merge = merge
+            review.decided_by = by
+            review.decided_at = timezone.now()
+            review.note = note
+            review.save(
+                update_fields=["status", "merge", "decided_by", "decided_at", "note", "updated_at"]
             )
-            review.status = MatchReview.Status.MERGED
-        else:
-            review.status = MatchReview.Status.NOT_SAME
-        review.merge = merge
-        review.decided_by = by
-        review.decided_at = timezone.now()
-        review.note = note
-        review.save(
-            update_fields=["status", "merge", "decided_by", "decided_at", "note", "updated_at"]
-        )
+    if merged_meanwhile:  # raised after the commit, so the review stays obsolete
+        names = " and ".join(f"'{c.name}'" for c in merged_meanwhile)
+        verb = "were" if len(merged_meanwhile) > 1 else "was"
+        raise Conflict(f"{names} {verb} merged into another customer meanwhile: nothing to decide")
     return review

@@ -342,7 +342,7 @@ def test_decide_review_merge_and_not_same(site: Site, supervisor: User, agent: U
     # the other pair involving Anne no longer applies
     b_c.refresh_from_db()
     assert b_c.status == MatchReview.Status.OBSOLETE
-    with pytest.raises(Conflict, match="already decided"):
+    with pytest.raises(Conflict, match="no longer applies"):
         services.decide_review(review=b_c, by=supervisor, decision="merge")
 
     # undoing the merge makes the decided pair suggestible again

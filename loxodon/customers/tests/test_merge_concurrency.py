@@ -16,7 +16,7 @@ from django.db import connection
 from loxodon.cases import services as case_services
 from loxodon.core.errors import Conflict
 from loxodon.customers import services
-from loxodon.customers.models import Customer, Identity
+from loxodon.customers.models import Customer, Identity, MatchReview
 from loxodon.customers.tests.test_merge import customer_relations
 from loxodon.org.models import User
 from loxodon.timeline.models import Event
@@ -109,3 +109,29 @@ def test_two_merges_of_the_same_customer_at_once_one_wins(supervisor: User) -> N
     assert outcomes == ["Conflict", "ok"], (first, second)
     c.refresh_from_db()
     assert c.merged_into_id in (a.pk, b.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_review_decision_racing_a_merge_of_one_of_its_customers(supervisor: User) -> None:
+    for n in range(ROUNDS):
+        a, b, c = (services.create_customer(name=f"Ray {n}{x}") for x in "abc")
+        first, second = sorted((a, b), key=lambda x: x.pk)
+        review = MatchReview.objects.create(customer_a=first, customer_b=second, score=0.8)
+
+        def decide(r: MatchReview = review) -> Any:
+            return services.decide_review(review=r, by=supervisor, decision="merge")
+
+        def merge(s: Customer = c, x: Customer = b) -> Any:
+            return services.merge_customers(survivor=s, absorbed=x, by=supervisor, reason="same")
+
+        decided, merged = _race(decide, merge)
+        review.refresh_from_db()
+        b.refresh_from_db()
+        if "result" in decided:  # the decision won: b went to the pair's survivor
+            assert isinstance(merged["error"], Conflict), merged
+            assert review.status == MatchReview.Status.MERGED
+        else:  # the merge won: the decision is refused and the pair no longer applies
+            assert isinstance(decided["error"], Conflict), decided
+            assert "merged" in decided["error"].detail  # "no longer applies: ... merged ..."
+            assert b.merged_into_id == c.pk
+            assert review.status == MatchReview.Status.OBSOLETE
