@@ -1,0 +1,385 @@
+"""Batch linkage of the customer base: `loxodon link_customers` runs `run_linkage`.
+
+1. Read every live customer (not merged away) with one email, phone and account number each
+   (verified first) into a data frame, in chunks.
+2. Score with Splink (`engine.link`): the active MatchModel, or train one (stored as a new
+   MatchModel) when asked or when there is none.
+3. Apply: each cluster of pairs above the auto threshold (and free of hard conflicts) is merged
+   into one survivor with `services.merge_customers(method=automatic)`, unless a person once
+   said two of its members are not the same person (then its pairs go to review). Pairs
+   between the review and the auto threshold become pending `MatchReview`s, except pairs
+   already reviewed or pending. A `LinkageRun` records the figures.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from loxodon.core.errors import Conflict, InvalidInput
+from loxodon.customers.models import (
+    Customer,
+    Identity,
+    IdentityKind,
+    LinkageRun,
+    MatchModel,
+    MatchReview,
+    Merge,
+)
+from loxodon.customers.resolution import engine
+from loxodon.customers.resolution.model import Model
+from loxodon.customers.resolution.spec import CUSTOMER_SPEC
+
+CHUNK = 20_000
+DEFAULT_AUTO = 0.99
+DEFAULT_REVIEW = 0.6
+KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.ACCOUNT_NUMBER)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Population:
+    """The customers being linked: row i of `frame` has unique_id i + 1 and id ids[i]."""
+
+    frame: pd.DataFrame
+    ids: list[uuid.UUID]
+    in_scope: set[int] | None  # unique ids of the site's customers, None: everyone
+
+
+@dataclass
+class Outcome:
+    run: LinkageRun
+    merges: list[Merge] = field(default_factory=list)
+    reviews: int = 0
+    blocked_clusters: int = 0
+    skipped_merges: list[str] = field(default_factory=list)
+
+
+def load_population(site: str | None = None) -> Population:
+    """Live customers with their email/phone/account number (one each, verified first)."""
+    columns: dict[str, list[Any]] = {
+        c: []
+        for c in (
+            "first_name",
+            "last_name",
+            "dob",
+            "postcode",
+            "street",
+            "city",
+            "email",
+            "phone",
+            "account_number",
+        )
+    }
+    ids: list[uuid.UUID] = []
+    index: dict[uuid.UUID, int] = {}
+    live = Customer.objects.filter(merged_into__isnull=True)
+    rows = live.values_list(
+        "id", "name", "first_name", "last_name", "date_of_birth", "postcode", "street", "city"
+    ).order_by()
+    for cid, name, first, last, dob, postcode, street, city in rows.iterator(chunk_size=CHUNK):
+        if not (first or last) and name:
+            first, _, last = name.rpartition(" ")
+        index[cid] = len(ids)
+        ids.append(cid)
+        columns["first_name"].append(first or None)
+        columns["last_name"].append(last or None)
+        columns["dob"].append(dob)
+        columns["postcode"].append(postcode or None)
+        columns["street"].append(street or None)
+        columns["city"].append(city or None)
+        for kind in KINDS:
+            columns[str(kind)].append(None)
+    identities = (
+        Identity.objects.filter(kind__in=KINDS, customer__merged_into__isnull=True)
+        .order_by("verified", "-created_at")  # the last written wins: verified, then oldest
+        .values_list("customer_id", "kind", "value")
+    )
+    for cid, kind_name, value in identities.iterator(chunk_size=CHUNK):
+        i = index.get(cid)
+        if i is not None:
+            columns[kind_name][i] = value
+    columns_with_id: dict[str, Any] = {**columns, "unique_id": list(range(1, len(ids) + 1))}
+    frame = engine.prepare_frame(CUSTOMER_SPEC, columns_with_id)
+    in_scope = None
+    if site:
+        at_site = set(
+            Customer.objects.filter(merged_into__isnull=True)
+            .filter(Q(home_site__code=site) | Q(identities__site__code=site))
+            .values_list("id", flat=True)
+            .distinct()
+        )
+        in_scope = {index[cid] + 1 for cid in at_site if cid in index}
+    return Population(frame=frame, ids=ids, in_scope=in_scope)
+
+
+def active_model() -> MatchModel | None:
+    return MatchModel.objects.filter(active=True).order_by("-created_at").first()
+
+
+def run_linkage(
+    *,
+    site: str | None = None,
+    train: bool = False,
+    backend: engine.Backend = "duckdb",
+    dry_run: bool = False,
+    auto_threshold: float = DEFAULT_AUTO,
+    review_threshold: float = DEFAULT_REVIEW,
+    progress: Progress | None = None,
+) -> Outcome:
+    if not 0 < review_threshold <= auto_threshold <= 1:
+        raise InvalidInput(
+            f"thresholds must satisfy 0 < review ({review_threshold}) <= auto "
+            f"({auto_threshold}) <= 1"
+        )
+    if site:
+        from loxodon.org.models import Site
+
+        if not Site.objects.filter(code=site).exists():
+            raise InvalidInput(f"no site with code '{site}'")
+    say = progress or (lambda _message: None)
+    started_at = timezone.now()
+    t0 = time.perf_counter()
+    say("reading customers")
+    population = load_population(site)
+    read_s = time.perf_counter() - t0
+    n = len(population.ids)
+    stored = None if train else active_model()
+    run = LinkageRun(
+        backend=backend,
+        scope=f"site:{site}" if site else "all",
+        started_at=started_at,
+        records=n,
+        model=stored,
+    )
+    if n < 2:
+        run.finished_at = timezone.now()
+        run.figures = {"note": "fewer than two customers: nothing to link", "dry_run": dry_run}
+        if not dry_run:
+            run.save()
+        return Outcome(run=run)
+
+    result = engine.link(
+        CUSTOMER_SPEC,
+        population.frame,
+        model=stored.settings if stored else None,
+        train_model=train or stored is None,
+        review_threshold=review_threshold,
+        auto_threshold=auto_threshold,
+        backend=backend,
+        progress=say,
+    )
+    pairs = result.pairs
+    if population.in_scope is not None:
+        scope = population.in_scope
+        pairs = pairs[pairs["unique_id_l"].isin(scope) | pairs["unique_id_r"].isin(scope)]
+    model = Model(CUSTOMER_SPEC, result.model, source="this run")
+    outcome = Outcome(run=run)
+    run.pairs_scored = len(pairs)
+    run.figures = {
+        "seconds": {
+            "read": round(read_s, 2),
+            **{k: round(v, 2) for k, v in result.timings.items()},
+        },
+        "trained": result.trained,
+        "auto_threshold": auto_threshold,
+        "review_threshold": review_threshold,
+        "dry_run": dry_run,
+    }
+    if dry_run:
+        auto = engine.auto_pairs(CUSTOMER_SPEC, pairs, auto_threshold)
+        run.figures["would_merge_pairs"] = len(auto)
+        run.figures["would_review_pairs"] = len(pairs) - len(auto)
+        run.figures["peak_rss_mb"] = peak_rss_mb()
+        run.finished_at = timezone.now()
+        return outcome
+
+    if result.trained:
+        run.model = MatchModel.objects.create(
+            settings=result.model,
+            trained_on=n,
+            note=f"trained by link_customers ({backend}) on {n} customers",
+        )
+    run.save()
+    say("applying merges and review suggestions")
+    t = time.perf_counter()
+    apply(population, pairs, model, run, auto_threshold, outcome)
+    run.figures["seconds"]["apply"] = round(time.perf_counter() - t, 2)
+    run.auto_merged = len(outcome.merges)
+    run.queued_for_review = outcome.reviews
+    run.figures["blocked_clusters"] = outcome.blocked_clusters
+    run.figures["skipped_merges"] = outcome.skipped_merges[:20]
+    run.figures["peak_rss_mb"] = peak_rss_mb()
+    run.finished_at = timezone.now()
+    run.save()
+    return outcome
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is in kB on Linux)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _survivors() -> dict[uuid.UUID, uuid.UUID]:
+    """merged customer → the live customer it ended up in."""
+    parent = dict(
+        Customer.objects.filter(merged_into__isnull=False).values_list("id", "merged_into_id")
+    )
+
+    def final(cid: uuid.UUID) -> uuid.UUID:
+        seen = 0
+        while cid in parent and seen < 100:
+            cid, seen = parent[cid], seen + 1
+        return cid
+
+    return {cid: final(cid) for cid in parent}
+
+
+def _ordered(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    return (a, b) if a < b else (b, a)
+
+
+def apply(
+    population: Population,
+    pairs: pd.DataFrame,
+    model: Model,
+    run: LinkageRun,
+    auto_threshold: float,
+    outcome: Outcome,
+) -> None:
+    ids = population.ids
+    survivors = _survivors()
+    not_same: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    known: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for id_a, id_b, status in MatchReview.objects.values_list("customer_a", "customer_b", "status"):
+        known.add(_ordered(id_a, id_b))
+        if status == MatchReview.Status.NOT_SAME:
+            not_same.add(_ordered(survivors.get(id_a, id_a), survivors.get(id_b, id_b)))
+
+    auto = engine.auto_pairs(CUSTOMER_SPEC, pairs, auto_threshold)
+    clusters = engine.connected_components(
+        zip(auto["unique_id_l"], auto["unique_id_r"], strict=True)
+    )
+    members: dict[int, list[int]] = defaultdict(list)
+    for node, root in clusters.items():
+        members[root].append(node)
+    best_edge: dict[int, float] = defaultdict(float)
+    for a, b, p in zip(
+        auto["unique_id_l"], auto["unique_id_r"], auto["match_probability"], strict=True
+    ):
+        best_edge[a] = max(best_edge[a], p)
+        best_edge[b] = max(best_edge[b], p)
+
+    merged_together: set[tuple[int, int]] = set()
+    for group in members.values():
+        customers = [ids[u - 1] for u in group]
+        if any(
+            _ordered(x, y) in not_same for i, x in enumerate(customers) for y in customers[i + 1 :]
+        ):
+            outcome.blocked_clusters += 1
+            continue  # its pairs stay in `pairs` and are queued for review below
+        merged = _merge_cluster(group, ids, best_edge, run, outcome)
+        for i, u in enumerate(merged):
+            for v in merged[i + 1 :]:
+                merged_together.add((min(u, v), max(u, v)))
+
+    # A pair that involves a record merged just now is about its survivor.
+    now_in = {m.absorbed_id: m.survivor_id for m in outcome.merges}
+    reviews = []
+    for row in pairs.itertuples(index=False):
+        a, b = int(row.unique_id_l), int(row.unique_id_r)
+        if (min(a, b), max(a, b)) in merged_together:
+            continue
+        x, y = ids[a - 1], ids[b - 1]
+        x, y = now_in.get(x, x), now_in.get(y, y)
+        if x == y:
+            continue
+        ca, cb = _ordered(x, y)
+        if (ca, cb) in known or (ca, cb) in not_same:
+            continue
+        gammas = {c.name: int(getattr(row, f"gamma_{c.name}")) for c in CUSTOMER_SPEC.comparisons}
+        levels = model.levels_from_gammas(gammas)
+        known.add((ca, cb))
+        reviews.append(
+            MatchReview(
+                customer_a_id=ca,
+                customer_b_id=cb,
+                score=float(row.match_probability),
+                match_weight=float(row.match_weight),
+                comparison=model.explain(levels),
+                run=run,
+            )
+        )
+    with transaction.atomic():
+        MatchReview.objects.bulk_create(reviews, batch_size=1000, ignore_conflicts=True)
+    outcome.reviews = len(reviews)
+
+
+def _merge_cluster(
+    group: list[int],
+    ids: list[uuid.UUID],
+    best_edge: dict[int, float],
+    run: LinkageRun,
+    outcome: Outcome,
+) -> list[int]:
+    """Merge a cluster into one survivor; returns the unique ids that ended up together."""
+    from loxodon.customers.services import choose_survivor, merge_customers
+
+    by_id = Customer.objects.in_bulk([ids[u - 1] for u in group])
+    uid_of = {ids[u - 1]: u for u in group}
+    customers = [by_id[ids[u - 1]] for u in sorted(group)]
+    survivor = customers[0]
+    for other in customers[1:]:
+        survivor, _ = choose_survivor(survivor, other)
+    together = [uid_of[survivor.pk]]
+    for absorbed in customers:
+        if absorbed.pk == survivor.pk:
+            continue
+        try:
+            merge = merge_customers(
+                survivor=survivor,
+                absorbed=absorbed,
+                by=None,
+                reason=f"linkage run {run.pk}",
+                method=Merge.Method.AUTOMATIC,
+                score=round(best_edge[uid_of[absorbed.pk]], 6),
+            )
+        except (Conflict, InvalidInput) as exc:
+            outcome.skipped_merges.append(f"{absorbed.pk}: {exc}")
+            continue
+        survivor.refresh_from_db()
+        outcome.merges.append(merge)
+        together.append(uid_of[absorbed.pk])
+    return together
+
+
+def summary_rows(outcome: Outcome) -> Iterable[tuple[str, str]]:
+    run = outcome.run
+    seconds = run.figures.get("seconds", {})
+    yield "scope", run.scope
+    yield "backend", run.backend
+    yield "customers", f"{run.records:,}"
+    yield "model", "trained now" if run.figures.get("trained") else f"MatchModel {run.model_id}"
+    yield "pairs scored ≥ review threshold", f"{run.pairs_scored:,}"
+    if run.figures.get("dry_run"):
+        yield "would merge (pairs)", f"{run.figures.get('would_merge_pairs', 0):,}"
+        yield "would review (pairs)", f"{run.figures.get('would_review_pairs', 0):,}"
+    else:
+        yield "auto-merged", f"{run.auto_merged:,}"
+        yield "queued for review", f"{run.queued_for_review:,}"
+        yield "clusters held back (not the same person)", str(outcome.blocked_clusters)
+        yield "merges skipped (conflicts)", str(len(outcome.skipped_merges))
+    for stage, value in seconds.items():
+        yield f"time: {stage.removesuffix('_s')}", f"{value:.1f} s"
+    yield "peak memory", f"{run.figures.get('peak_rss_mb', 0):,.0f} MB"
