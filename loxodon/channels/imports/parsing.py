@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -221,6 +222,7 @@ class CustomerRow:
         out["legacy_key"] = self.legacy_key
         return out
 
+    @cached_property
     def fingerprint(self) -> str:
         raw = json.dumps(self.values(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()

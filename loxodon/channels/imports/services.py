@@ -27,7 +27,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from uuid6 import uuid7
 
+from loxodon.channels.imports.inserts import insert_rows
 from loxodon.channels.imports.mapping import CUSTOMER_COLUMNS, EVENT_COLUMNS, Mapping
 from loxodon.channels.imports.models import ImportedRecord
 from loxodon.channels.imports.parsing import (
@@ -219,24 +221,23 @@ def _write_customer_batch(
         with transaction.atomic():
             keys = [r.legacy_key for r in batch]
             holders = _legacy_holders(keys)
-            records = {
-                rec.legacy_key: rec
-                for rec in ImportedRecord.objects.select_for_update().filter(legacy_key__in=keys)
-            }
-            new = [r for r in batch if r.legacy_key not in holders]
-            known = [r for r in batch if r.legacy_key in holders]
-            if dry_run:
-                unchanged = sum(
-                    1
-                    for r in known
-                    if (rec := records.get(r.legacy_key)) and rec.fingerprint == r.fingerprint()
+            imported = dict(
+                ImportedRecord.objects.filter(legacy_key__in=keys).values_list(
+                    "legacy_key", "fingerprint"
                 )
-                return len(new), len(known) - unchanged, unchanged
-            _create_customers(new, site=site, source=source, now=now, stale=records)
-            updated, unchanged = _update_customers(
-                known, holders, records, site=site, source=source, now=now
             )
-            return len(new), updated, unchanged
+            new = [r for r in batch if r.legacy_key not in holders]
+            changed = [
+                r
+                for r in batch
+                if r.legacy_key in holders and imported.get(r.legacy_key) != r.fingerprint
+            ]
+            unchanged = len(batch) - len(new) - len(changed)
+            if dry_run:
+                return len(new), len(changed), unchanged
+            _create_customers(new, site=site, source=source, now=now, stale=set(imported))
+            updated, same = _update_customers(changed, holders, site=site, source=source, now=now)
+            return len(new), updated, unchanged + same
     except IntegrityError:
         raise Conflict(
             f"rows {batch[0].row} to {batch[-1].row}: another import wrote the same legacy ids at "
@@ -250,81 +251,94 @@ def _create_customers(
     site: Site,
     source: str,
     now: datetime,
-    stale: dict[str, ImportedRecord],
+    stale: set[str],
 ) -> None:
     if not rows:
         return
-    customers = [
-        Customer(
-            name=r.name,
-            first_name=r.first_name,
-            last_name=r.last_name,
-            date_of_birth=r.date_of_birth,
-            street=r.street,
-            city=r.city,
-            postcode=r.postcode,
-            country=site.country,
-            home_site=site,
-            profile_verified=False,
-            profile_updated_at=now,
-        )
-        for r in rows
-    ]
-    Customer.objects.bulk_create(customers)
-    identities = []
-    for r, customer in zip(rows, customers, strict=True):
-        identities.append(
-            Identity(
-                customer=customer,
-                kind=IdentityKind.LEGACY,
-                value=r.legacy_key,
-                verified=True,
-                source=source,
-                site=site,
-            )
-        )
-        identities += [
-            Identity(
-                customer=customer, kind=kind, value=value, verified=False, source=source, site=site
-            )
-            for kind, value in _identities_of(r)
-        ]
-    Identity.objects.bulk_create(identities)
+    ids = [uuid7() for _ in rows]
+    # Time-ordered ids, like events': new rows append to the indexes that lead with them.
+    insert_rows(
+        Customer,
+        (
+            {
+                "id": cid,
+                "created_at": now,
+                "updated_at": now,
+                "name": r.name,
+                "first_name": r.first_name,
+                "last_name": r.last_name,
+                "date_of_birth": r.date_of_birth,
+                "street": r.street,
+                "city": r.city,
+                "postcode": r.postcode,
+                "country": site.country,
+                "account_id": None,
+                "home_site_id": site.pk,
+                "profile_verified": False,
+                "profile_updated_at": now,
+                "profile_history": [],
+                "merged_into_id": None,
+            }
+            for cid, r in zip(ids, rows, strict=True)
+        ),
+    )
+    identity = {"created_at": now, "updated_at": now, "source": source, "site_id": site.pk}
+    insert_rows(
+        Identity,
+        (
+            {
+                **identity,
+                "id": uuid7(),
+                "customer_id": cid,
+                "kind": kind,
+                "value": value,
+                "verified": kind == IdentityKind.LEGACY,
+            }
+            for cid, r in zip(ids, rows, strict=True)
+            for kind, value in [(IdentityKind.LEGACY, r.legacy_key), *_identities_of(r)]
+        ),
+    )
     # A record whose identity has gone (the customer was erased) is replaced, not kept.
     gone = [r.legacy_key for r in rows if r.legacy_key in stale]
     if gone:
         ImportedRecord.objects.filter(legacy_key__in=gone).delete()
-    ImportedRecord.objects.bulk_create(
-        ImportedRecord(
-            site=site,
-            legacy_key=r.legacy_key,
-            customer=customer,
-            values=r.values(),
-            fingerprint=r.fingerprint(),
-        )
-        for r, customer in zip(rows, customers, strict=True)
+    insert_rows(
+        ImportedRecord,
+        (
+            {
+                "id": uuid7(),
+                "created_at": now,
+                "updated_at": now,
+                "site_id": site.pk,
+                "legacy_key": r.legacy_key,
+                "customer_id": cid,
+                "values": r.values(),
+                "fingerprint": r.fingerprint,
+            }
+            for cid, r in zip(ids, rows, strict=True)
+        ),
     )
 
 
 def _update_customers(
-    rows: list[CustomerRow],
+    todo: list[CustomerRow],
     holders: dict[str, uuid.UUID],
-    records: dict[str, ImportedRecord],
     *,
     site: Site,
     source: str,
     now: datetime,
 ) -> tuple[int, int]:
-    """Rows whose legacy id is already known: skip them if the centre's record is as last
-    imported; otherwise apply what the centre changed. Returns (updated, unchanged)."""
-    todo = [
-        r
-        for r in rows
-        if (rec := records.get(r.legacy_key)) is None or rec.fingerprint != r.fingerprint()
-    ]
-    unchanged = len(rows) - len(todo)
+    """Rows whose legacy id is known but whose record is not as last imported (or was never
+    imported here): apply what the centre changed. Returns (updated, unchanged)."""
+    unchanged = 0
     if not todo:
         return 0, unchanged
+    records = {
+        rec.legacy_key: rec
+        for rec in ImportedRecord.objects.select_for_update().filter(
+            legacy_key__in=[r.legacy_key for r in todo]
+        )
+    }
     ids = {holders[r.legacy_key] for r in todo}
     customers = Customer.objects.select_for_update().in_bulk(list(ids))
     owned: set[tuple[uuid.UUID, str, str]] = set(
@@ -394,7 +408,7 @@ def _update_customers(
                     legacy_key=r.legacy_key,
                     customer=customer,
                     values=values,
-                    fingerprint=r.fingerprint(),
+                    fingerprint=r.fingerprint,
                 )
             )
             if changed or added:
@@ -403,7 +417,7 @@ def _update_customers(
                 unchanged += 1
         else:
             record.values = values
-            record.fingerprint = r.fingerprint()
+            record.fingerprint = r.fingerprint
             record.save(update_fields=["values", "fingerprint", "updated_at"])
             updated += 1
     Identity.objects.bulk_create(new_identities)
