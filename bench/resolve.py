@@ -1,0 +1,254 @@
+"""Real-time identity resolution at scale: `python -m bench.resolve --customers 1000000`.
+
+Loads the project's synthetic customer generator (`loxodon.customers.resolution.synthetic`) into
+its own SQLite file with raw SQL (as the main fixture loader does), holding back one record of
+some people who have several; then calls `resolve()` — the service every channel adapter and
+`GET /customers/resolve` call — in-process for each held-back record and times it. Reported:
+latency p50/p95/p99 in ms, how the answers split (match / candidates / new) and how many
+matches named the right person. Progress goes to stderr; stdout carries one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.config import VAR_DIR
+from bench.loader import bulk_connection, log
+from bench.machine import bench_peak_rss_mb, code_version, machine_info
+from bench.measure import summarise
+
+CHUNK = 20_000
+META = "bench_resolve_meta"
+CUSTOMER_COLUMNS = (
+    "id, created_at, updated_at, name, first_name, last_name, date_of_birth, street, city, "
+    "postcode, country, account_id, home_site_id, profile_verified, profile_updated_at, "
+    "profile_history, merged_into_id"
+)
+IDENTITY_COLUMNS = "id, created_at, updated_at, kind, value, verified, source, customer_id, site_id"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.resolve", description=__doc__)
+    p.add_argument("--customers", type=int, default=100_000, help="generated records to load")
+    p.add_argument("--queries", type=int, default=1000, help="resolve() calls to time")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--db", type=Path, help="default: var/bench-resolve-<customers>.sqlite3")
+    p.add_argument("--fresh", action="store_true", help="rebuild the fixture even if it exists")
+    return p
+
+
+def _database_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _setup_django(db_path: Path) -> None:
+    os.environ["DATABASE_URL"] = _database_url(db_path)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loxodon.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", "--noinput", verbosity=0)
+
+
+def _split(records: list[dict[str, Any]], truth: dict[str, Any], queries: int, seed: int):
+    """Hold back one record of `queries` people who have at least two records."""
+    by_person: dict[Any, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        by_person[truth[record["record_id"]]].append(i)
+    multi = [idx for idx in by_person.values() if len(idx) >= 2]
+    rng = random.Random(seed)
+    picked = rng.sample(multi, min(queries, len(multi)))
+    held = {idx[-1] for idx in picked}
+    return held
+
+
+def _rows(record: dict[str, Any], cid: str, now: str, site_id: str | None):
+    first = record.get("first_name") or ""
+    last = record.get("last_name") or ""
+    name = f"{first} {last}".strip() or "Unknown"
+    customer = (
+        cid, now, now, name, first, last, record.get("dob") or None,
+        record.get("street") or "", record.get("city") or "", record.get("postcode") or "",
+        "GB", None, site_id, 0, None, "[]", None,
+    )  # fmt: skip
+    identities = [
+        (uuid.uuid4().hex, now, now, kind, record[kind], 0, "bench", cid, site_id)
+        for kind in ("email", "phone", "account_number")
+        if record.get(kind)
+    ]
+    return customer, identities
+
+
+def _load(db_path: Path, records: list[dict[str, Any]], held: set[int]) -> None:
+    """Insert every record not held back, in record order."""
+    from rich.progress import Progress
+
+    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    with bulk_connection(db_path) as conn, Progress(transient=True) as progress:
+        task = progress.add_task("customers", total=len(records))
+        for base in range(0, len(records), CHUNK):
+            customers, identities = [], []
+            for i in range(base, min(base + CHUNK, len(records))):
+                if i in held:
+                    continue
+                cid = uuid.uuid4().hex
+                customer, idents = _rows(records[i], cid, now, None)
+                customers.append(customer)
+                identities.extend(idents)
+            conn.execute("BEGIN")
+            conn.executemany(
+                f"INSERT INTO customers_customer ({CUSTOMER_COLUMNS}) VALUES "
+                f"({', '.join('?' * 17)})",
+                customers,
+            )
+            conn.executemany(
+                f"INSERT INTO customers_identity ({IDENTITY_COLUMNS}) VALUES "
+                f"({', '.join('?' * 9)})",
+                identities,
+            )
+            conn.execute("COMMIT")
+            progress.advance(task, min(CHUNK, len(records) - base))
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {META} (k TEXT PRIMARY KEY, v TEXT)")
+        conn.execute(f"INSERT OR REPLACE INTO {META} VALUES ('complete', '1')")
+        conn.execute("ANALYZE")
+
+
+def _complete(db_path: Path) -> bool:
+    if not db_path.exists():
+        return False
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        row = conn.execute(f"SELECT v FROM {META} WHERE k = 'complete'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return bool(row)
+
+
+def _query_for(record: dict[str, Any]):
+    from datetime import date
+
+    from loxodon.customers.resolution import ResolutionQuery
+
+    fields = set(ResolutionQuery.__dataclass_fields__)
+    dob = record.get("dob")
+    values: dict[str, Any] = {
+        "email": record.get("email") or None,
+        "phone": record.get("phone") or None,
+        "account_number": record.get("account_number") or None,
+        "name": f"{record.get('first_name') or ''} {record.get('last_name') or ''}".strip() or None,
+        "first_name": record.get("first_name") or None,
+        "last_name": record.get("last_name") or None,
+        "street": record.get("street") or None,
+        "city": record.get("city") or None,
+        "postcode": record.get("postcode") or None,
+        "dob": date.fromisoformat(dob) if dob else None,
+    }
+    return ResolutionQuery(**{k: v for k, v in values.items() if k in fields})
+
+
+def run(customers: int, queries: int, seed: int, db: Path | None, fresh: bool) -> dict[str, Any]:
+    from loxodon.customers.resolution.synthetic import generate
+
+    db_path = db or VAR_DIR / f"bench-resolve-{customers}.sqlite3"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    log(f"generating {customers:,} customer records (seed {seed})")
+    records, truth = generate(customers, seed)
+    held = _split(records, truth, queries, seed)
+    reused = _complete(db_path) and not fresh
+    load_s = 0.0
+    if not reused:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    _setup_django(db_path)
+    if not reused:
+        _migrate()
+        t0 = time.perf_counter()
+        log(f"loading {len(records) - len(held):,} customers into {db_path}")
+        _load(db_path, records, held)
+        load_s = time.perf_counter() - t0
+    from django.db import connection
+
+    from loxodon.customers.resolution import resolve
+
+    # person → customer ids loaded for that person (to score the answers)
+    person_of_customer: dict[str, Any] = {}
+    with connection.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM customers_customer")
+        loaded = cur.fetchone()[0]
+    # Customer ids are random per load: rowid order is load order, which maps them to records.
+    with connection.cursor() as cur:
+        cur.execute("SELECT id FROM customers_customer ORDER BY rowid")
+        order = [uuid.UUID(str(r[0])) for r in cur.fetchall()]
+    loaded_records = [r for i, r in enumerate(records) if i not in held]
+    for cid, record in zip(order, loaded_records, strict=False):
+        person_of_customer[str(cid)] = truth[record["record_id"]]
+
+    held_records = [records[i] for i in sorted(held)]
+    for record in held_records[:50]:  # warm-up: caches, the model, SQLite pages
+        resolve(_query_for(record))
+    latencies: list[float] = []
+    outcome = {"match": 0, "candidates": 0, "new": 0}
+    right = wrong = candidate_hit = 0
+    for record in held_records:
+        query = _query_for(record)
+        t0 = time.perf_counter()
+        answer = resolve(query)
+        latencies.append(time.perf_counter() - t0)
+        person = truth[record["record_id"]]
+        if answer.customer_id is not None:
+            outcome["match"] += 1
+            if person_of_customer.get(str(answer.customer_id)) == person:
+                right += 1
+            else:
+                wrong += 1
+        elif answer.candidates:
+            outcome["candidates"] += 1
+            if any(person_of_customer.get(str(c.customer_id)) == person for c in answer.candidates):
+                candidate_hit += 1
+        else:
+            outcome["new"] += 1
+    return {
+        "benchmark": "real-time identity resolution (resolve() in-process, SQLite)",
+        "customers_loaded": loaded,
+        "fixture_reused": reused,
+        "load_seconds": round(load_s, 1),
+        "queries": len(latencies),
+        "resolve_ms": summarise(latencies),
+        "outcomes": outcome,
+        "matches_right_person": right,
+        "matches_wrong_person": wrong,
+        "candidates_including_right_person": candidate_hit,
+        "peak_rss_mb": bench_peak_rss_mb(),
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    report = run(args.customers, args.queries, args.seed, args.db, args.fresh)
+    report["machine"] = machine_info()
+    report["code"] = code_version()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
