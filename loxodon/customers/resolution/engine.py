@@ -11,7 +11,7 @@ own settings JSON (comparisons with m/u), which real-time resolution scores with
 from __future__ import annotations
 
 import logging
-import math
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -70,15 +70,14 @@ def _db_api(backend: Backend) -> Any:
         raise BackendUnavailable(
             "the spark backend needs pyspark: pip install -e '.[spark]'"
         ) from exc
+    # A local session unless SPARK_HOME / spark-defaults point somewhere else (a cluster).
     spark = SparkSession.builder.appName("loxodon-linkage").getOrCreate()
-    spark.sparkContext.setCheckpointDir("var/spark-checkpoints")
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="loxodon-spark-"))
     return SparkAPI(spark_session=spark)
 
 
 def _register(db_api: Any, frame: pd.DataFrame, backend: Backend) -> Any:
-    if backend == "spark":
-        spark = db_api.spark
-        return db_api.register(spark.createDataFrame(frame))
+    # Both backends take a pandas frame (Spark converts it with createDataFrame).
     return db_api.register(frame)
 
 
@@ -239,7 +238,3 @@ def cluster_pairs(clusters: dict[int, int]) -> set[tuple[int, int]]:
             for b in group[i + 1 :]:
                 out.add((a, b))
     return out
-
-
-def probability(weight: float) -> float:
-    return 1.0 / (1.0 + math.pow(2.0, -weight)) if weight > -1000 else 0.0
