@@ -130,9 +130,10 @@ def read_rows(
     except FileNotFoundError:
         raise InvalidInput(f"no such file: {path}") from None
     except UnicodeDecodeError as exc:
+        encoding = "UTF-8" if mapping.encoding == "utf-8-sig" else mapping.encoding
         raise InvalidInput(
-            f"{path.name} is not {mapping.encoding} text (byte {exc.start}); set encoding in "
-            'the mapping, e.g. encoding = "cp1252"'
+            f"{path.name} is not {encoding} text ({exc.reason}); set its encoding in a "
+            'mapping, e.g. encoding = "cp1252"'
         ) from None
     except csv.Error as exc:
         raise InvalidInput(f"{path.name} is not readable CSV: {exc}") from None

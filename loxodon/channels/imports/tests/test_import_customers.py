@@ -19,6 +19,7 @@ from loxodon.channels.imports.tests.files import (
     write_csv,
 )
 from loxodon.customers.models import Customer, Identity
+from loxodon.customers.services import add_identity, create_customer
 from loxodon.org.models import Site
 from loxodon.org.services import create_site
 
@@ -300,3 +301,41 @@ def test_progress_and_summary_are_shown(site: Site, centre_file: Callable[..., P
     assert "Checking" in err and "Importing" in err and "2/2" in err and "rows/s" in err
     assert "customers of lon from centre.csv: created 2" in out
     assert "rows in" in out
+
+
+def test_a_legacy_id_known_from_elsewhere_updates_that_customer_instead_of_a_new_one(
+    site: Site, centre_file: Callable[..., Path]
+) -> None:
+    known = create_customer(name="Priya Sharma", site=site)
+    add_identity(customer=known, kind="legacy", value="lon:C-1001", verified=True)
+
+    out, _ = run("import_customers", centre_file([PRIYA]), "--site", "lon")
+
+    assert "created 0, updated 1, unchanged 0, invalid 0" in out
+    assert Customer.objects.get() == known
+    assert ("email", "priya.sharma@example.com", False, "import:lon") in identities(known)
+    known.refresh_from_db()
+    assert known.city == "Leeds" and known.date_of_birth == date(1984, 3, 12)
+    again, _ = run("import_customers", centre_file([PRIYA]), "--site", "lon")
+    assert "created 0, updated 0, unchanged 1, invalid 0" in again
+
+
+def test_a_row_of_the_wrong_width_is_a_row_error(site: Site, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("legacy_id,first_name,last_name\nC-1,Priya,Sharma\nC-2,Daniel\n")
+
+    with pytest.raises(CommandError, match="1 invalid rows"):
+        run("import_customers", path, "--site", "lon")
+
+    (error,) = read_report(tmp_path / "ragged.errors.csv")
+    assert (error["row"], error["legacy_id"]) == ("3", "C-2")
+    assert error["message"] == "the row has 2 fields but the header has 3"
+    assert not Customer.objects.exists()
+
+
+def test_a_file_in_another_encoding_without_a_mapping_is_refused_clearly(
+    site: Site, centre_file: Callable[..., Path]
+) -> None:
+    path = centre_file([SEAN], encoding="cp1252")
+    with pytest.raises(CommandError, match=r'is not UTF-8 text .* encoding = "cp1252"'):
+        run("import_customers", path, "--site", "lon")
