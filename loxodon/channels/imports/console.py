@@ -94,11 +94,11 @@ def finish(
         f"{outcome.rows} rows in {outcome.seconds:.1f} s ({outcome.rows_per_second:,.0f} rows/s)"
     )
     if outcome.errors and not skip_invalid:
+        done = "(dry run: nothing written)" if dry_run else "nothing was imported"
         raise CommandError(
-            f"{outcome.invalid} invalid rows in {path.name}: nothing was "
-            f"{'checked further' if dry_run else 'imported'}. Every problem is listed in "
-            f"{report_path}; fix the file and run again, or use --skip-invalid to import the "
-            "valid rows."
+            f"{outcome.invalid} invalid rows in {path.name}: {done}. Every problem is listed "
+            f"in {report_path}; fix the file and run again, or use --skip-invalid to import "
+            "the valid rows."
         )
     note = " (dry run: nothing written)" if dry_run else ""
     out.write(f"{what}: {figures}; {timing}{note}\n")

@@ -35,6 +35,8 @@ from loxodon.timeline.transactions import PAYLOAD_SCHEMAS, check_payload
 REPORT_HEADER = ("row", "legacy_id", "column", "value", "message")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 OLDEST_BIRTH = date(1900, 1, 1)
+ISO_DATE = "%Y-%m-%d"
+ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,12 @@ def parse_customer(
     dob_text = c.get("dob", "")
     if dob_text:
         try:
-            dob = datetime.strptime(dob_text, date_format).date()  # noqa: DTZ007 (a date)
+            if date_format == ISO_DATE:
+                if not ISO_DATE_TEXT.fullmatch(dob_text):
+                    raise ValueError("not YYYY-MM-DD")
+                dob = date.fromisoformat(dob_text)
+            else:
+                dob = datetime.strptime(dob_text, date_format).date()  # noqa: DTZ007 (a date)
         except ValueError:
             fail("dob", dob_text, f"is not a date written {date_format}")
         else:

@@ -165,7 +165,7 @@ def test_unknown_site_is_refused(centre_file: Callable[..., Path], db: None) -> 
 BAD_ROWS = [
     PRIYA,
     ("C-2", "Bad", "Email", "not-an-email", "", "", "", "", "", ""),
-    ("C-3", "Bad", "Date", "", "", "31/02/1980", "", "", "", ""),
+    ("C-3", "Bad", "Date", "", "", "1980-2-3", "", "", "", ""),
     ("", "No", "Legacy", "", "", "", "", "", "", ""),
     ("C-5", "Dup", "One", "", "", "", "", "", "", ""),
     ("C-5", "Dup", "Two", "", "", "", "", "", "", ""),
@@ -187,7 +187,7 @@ def test_bad_rows_are_reported_precisely_and_nothing_is_written(
     report = read_report(path.with_name("centre.errors.csv"))
     assert [(r["row"], r["legacy_id"], r["column"], r["value"]) for r in report] == [
         ("3", "C-2", "email", "not-an-email"),
-        ("4", "C-3", "dob", "31/02/1980"),
+        ("4", "C-3", "dob", "1980-2-3"),
         ("5", "", "legacy_id", ""),
         ("6", "C-5", "legacy_id", "C-5"),
         ("7", "C-5", "legacy_id", "C-5"),

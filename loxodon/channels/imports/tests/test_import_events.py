@@ -6,12 +6,14 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from loxodon.channels.imports import services
 from loxodon.channels.imports.tests.files import read_report, run, tables_checksum
 from loxodon.customers.models import Customer, Identity
 from loxodon.customers.services import merge_customers
@@ -212,3 +214,38 @@ def test_an_events_mapping_with_unknown_defaults_is_refused(
     with pytest.raises(CommandError, match="column 'occurred_at' cannot have a default"):
         run("import_events", shipments_file(centre_file, SHIPMENTS), "--site", "lon",
             "--mapping", mapping)  # fmt: skip
+
+
+def test_event_batches_are_all_or_nothing_and_a_rerun_completes_them(
+    customers: dict[str, Customer],
+    centre_file: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = shipments_file(centre_file, SHIPMENTS)
+    real_write = services._write_event_batch
+    calls = []
+
+    def crash_in_second_batch(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_write_event_batch", crash_in_second_batch)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run("import_events", path, "--site", "lon", "--batch-size", "2")
+    assert sorted(
+        Event.objects.filter(source="import:lon").values_list("external_id", flat=True)
+    ) == [
+        "SHP-1",
+        "SHP-2",
+    ]
+    monkeypatch.undo()
+
+    dry, _ = run("import_events", path, "--site", "lon", "--dry-run")
+    assert "created 1, updated 0, unchanged 2, invalid 0" in dry
+    assert Event.objects.filter(source="import:lon").count() == 2
+
+    out, _ = run("import_events", path, "--site", "lon", "--batch-size", "2")
+    assert "created 1, updated 0, unchanged 2, invalid 0" in out
+    assert Event.objects.filter(source="import:lon").count() == 3
