@@ -179,25 +179,27 @@ def _check_customers(
         if n % CHECK_EVERY == 0:
             progress.advance(CHECK_EVERY)
     progress.advance(len(raws) % CHECK_EVERY)
-    # One legacy id twice in a file: we cannot know which row is right, so neither is imported.
-    by_key: dict[str, list[CustomerRow]] = {}
-    for row in rows:
-        by_key.setdefault(row.legacy_key, []).append(row)
-    duplicated = {key for key, found in by_key.items() if len(found) > 1}
-    for key in duplicated:
-        numbers = [r.row for r in by_key[key]]
-        for r in by_key[key]:
-            others = ", ".join(str(n) for n in numbers if n != r.row)
+    # One legacy id twice in a file (valid rows or not): we cannot know which row is right, so
+    # none of them is imported.
+    rows_of: dict[str, list[RawRow]] = {}
+    for raw in raws:
+        if legacy_id := raw.cells.get("legacy_id", ""):
+            rows_of.setdefault(legacy_id, []).append(raw)
+    duplicated = {legacy_id for legacy_id, found in rows_of.items() if len(found) > 1}
+    for legacy_id in duplicated:
+        numbers = [raw.row for raw in rows_of[legacy_id]]
+        for n in numbers:
+            others = ", ".join(str(other) for other in numbers if other != n)
             errors.append(
                 RowError(
-                    r.row,
-                    r.legacy_id,
+                    n,
+                    legacy_id,
                     "legacy_id",
-                    r.legacy_id,
+                    legacy_id,
                     f"the same legacy id is also on row {others}",
                 )
             )
-    return [r for r in rows if r.legacy_key not in duplicated]
+    return [r for r in rows if r.legacy_id not in duplicated]
 
 
 def _identities_of(row: CustomerRow) -> list[tuple[str, str]]:

@@ -167,7 +167,7 @@ BAD_ROWS = [
     ("C-2", "Bad", "Email", "not-an-email", "", "", "", "", "", ""),
     ("C-3", "Bad", "Date", "", "", "1980-2-3", "", "", "", ""),
     ("", "No", "Legacy", "", "", "", "", "", "", ""),
-    ("C-5", "Dup", "One", "", "", "", "", "", "", ""),
+    ("C-5", "Dup", "One", "bad@", "", "", "", "", "", ""),
     ("C-5", "Dup", "Two", "", "", "", "", "", "", ""),
     ("C-7", "Bad", "Phone", "", "12", "", "", "", "", ""),
     ("C-8", "", "", "", "", "2099-01-01", "", "", "", ""),
@@ -189,6 +189,7 @@ def test_bad_rows_are_reported_precisely_and_nothing_is_written(
         ("3", "C-2", "email", "not-an-email"),
         ("4", "C-3", "dob", "1980-2-3"),
         ("5", "", "legacy_id", ""),
+        ("6", "C-5", "email", "bad@"),
         ("6", "C-5", "legacy_id", "C-5"),
         ("7", "C-5", "legacy_id", "C-5"),
         ("8", "C-7", "phone", "12"),
@@ -199,11 +200,12 @@ def test_bad_rows_are_reported_precisely_and_nothing_is_written(
     assert messages[0] == "is not a valid email address"
     assert messages[1] == "is not a date written %Y-%m-%d"
     assert messages[2].startswith("legacy_id is required")
-    assert messages[3] == "the same legacy id is also on row 7"
-    assert messages[4] == "the same legacy id is also on row 6"
-    assert messages[5] == "is not a possible phone number"
-    assert messages[6].startswith("is not a plausible date of birth")
-    assert messages[7].startswith("a name is required")
+    # row 7 alone is valid, but its legacy id is also on (invalid) row 6
+    assert messages[4] == "the same legacy id is also on row 7"
+    assert messages[5] == "the same legacy id is also on row 6"
+    assert messages[6] == "is not a possible phone number"
+    assert messages[7].startswith("is not a plausible date of birth")
+    assert messages[8].startswith("a name is required")
     assert not Customer.objects.exists() and not Identity.objects.exists()
 
 
@@ -218,7 +220,7 @@ def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(
     assert "created 2, updated 0, unchanged 0, invalid 7" in out
     assert f"warning: 7 invalid rows were skipped; see {report}" in err
     assert "row 3, email: 'not-an-email' is not a valid email address" in err
-    assert len(read_report(report)) == 8
+    assert len(read_report(report)) == 9
     assert {c.name for c in Customer.objects.all()} == {"Priya Sharma", "Seán O'Neil"}
 
 
