@@ -113,11 +113,8 @@ def read_rows(
                 if not any(c.strip() for c in cells):
                     continue  # blank line
                 if len(cells) != len(headers):
-                    legacy = (
-                        cells[where["legacy_id"]].strip()
-                        if len(cells) > where.get("legacy_id", len(cells))
-                        else ""
-                    )
+                    at = where.get("legacy_id")
+                    legacy = cells[at].strip() if at is not None and at < len(cells) else ""
                     errors.append(
                         RowError(
                             number,
@@ -131,6 +128,8 @@ def read_rows(
                 rows.append(RawRow(number, {ours: cells[i].strip() for ours, i in where.items()}))
     except FileNotFoundError:
         raise InvalidInput(f"no such file: {path}") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         encoding = "UTF-8" if mapping.encoding == "utf-8-sig" else mapping.encoding
         raise InvalidInput(

@@ -341,3 +341,8 @@ def test_a_file_in_another_encoding_without_a_mapping_is_refused_clearly(
     path = centre_file([SEAN], encoding="cp1252")
     with pytest.raises(CommandError, match=r'is not UTF-8 text .* encoding = "cp1252"'):
         run("import_customers", path, "--site", "lon")
+
+
+def test_a_missing_file_is_a_clear_error(site: Site, tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"no such file: .*nowhere\.csv"):
+        run("import_customers", tmp_path / "nowhere.csv", "--site", "lon")
