@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from loxodon.customers.resolution.spec import Spec, blocking_columns
+from loxodon.customers.resolution.spec import PERSON, Spec, blocking_columns
 
 if TYPE_CHECKING:
     from splink import Linker
@@ -194,6 +194,13 @@ def link(
 def auto_pairs(spec: Spec, pairs: pd.DataFrame, auto_threshold: float) -> pd.DataFrame:
     """Pairs sure enough to merge without a person: above the threshold and not vetoed."""
     keep = pairs["match_probability"] >= auto_threshold
+    if spec.person_evidence:
+        unknown = pd.Series(True, index=pairs.index)
+        for name in spec.person_evidence:
+            unknown &= pairs[f"gamma_{name}"] == -1
+        for comparison, gamma in spec.lifting_gammas(PERSON):
+            unknown &= pairs[f"gamma_{comparison}"] != gamma
+        keep &= ~unknown
     for name, gammas in spec.vetoed_gammas().items():
         vetoed = pairs[f"gamma_{name}"].isin(sorted(gammas))
         for comparison, gamma in spec.lifting_gammas(name):

@@ -504,6 +504,8 @@ def clean_account(value: Any) -> str | None:
     return text or None
 
 
+PERSON = "person"  # the veto_lifts key of the person-evidence rule
+
 # (prepared column, source column, function of the source value)
 Derivation = tuple[str, str, Callable[[Any], Any]]
 
@@ -523,6 +525,10 @@ class Spec:
     # A veto (see Level.vetoes_auto_merge) on comparison K is lifted by any of veto_lifts[K]:
     # (comparison, level label) pairs that identify one person on their own.
     veto_lifts: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # At least one of these must be known on both sides for an automatic merge; otherwise the
+    # pair agrees only on what a household shares (surname, address, email). Lifted by
+    # veto_lifts[PERSON].
+    person_evidence: tuple[str, ...] = ()
     # Prepared columns whose values are dropped from blocking when this many records share one.
     crowded_limit: int = 0
     crowded_columns: tuple[str, ...] = field(default_factory=tuple)
@@ -565,6 +571,11 @@ class Spec:
 
     def auto_merge_allowed(self, gammas: Mapping[str, int]) -> bool:
         """No veto stands: every vetoing level present is lifted by a decisive agreement."""
+        unknown_person = bool(self.person_evidence) and all(
+            gammas.get(n) == -1 for n in self.person_evidence
+        )
+        if unknown_person and not any(gammas.get(c) == g for c, g in self.lifting_gammas(PERSON)):
+            return False
         for name, vetoed in self.vetoed_gammas().items():
             if gammas.get(name) in vetoed and not any(
                 gammas.get(c) == g for c, g in self.lifting_gammas(name)
@@ -737,6 +748,7 @@ CUSTOMER_SPEC = Spec(
         ("account_number",),
         ("first_name_canonical", "last_name"),
         'l."postcode_outward" = r."postcode_outward" AND l."street" = r."street"',
+        ("first_name_canonical", "street"),
     ),
     # EM on pairs blocked by date of birth (learns everything but the date), then by full name
     # (learns the date). Not on email or address: those pairs are mostly families and
@@ -757,7 +769,9 @@ CUSTOMER_SPEC = Spec(
     veto_lifts={
         "dob": (("phone", "exact"), ("account_number", "exact")),
         "first_name": (("account_number", "exact"),),
+        PERSON: (("phone", "exact"), ("account_number", "exact")),
     },
+    person_evidence=("first_name", "dob"),
     crowded_limit=20,
     crowded_columns=("email", "phone"),
 )

@@ -7,6 +7,7 @@ import math
 import random
 from typing import Any
 
+import pandas as pd
 import pytest
 from splink import DuckDBAPI, Linker
 
@@ -151,3 +152,45 @@ def test_levels_of_typical_pairs() -> None:
     ):
         b = prep({"first_name": "William", "last_name": "Smith", "dob": other_dob})
         assert dob.levels[dob.level_index(a, b)].label == label
+
+
+def test_batch_and_real_time_apply_the_same_vetoes(scored: Any) -> None:
+    _model, _left, _right, rows = scored
+    frame = pd.DataFrame(rows).assign(match_probability=1.0)
+    kept = engine.auto_pairs(CUSTOMER_SPEC, frame, 0.99)
+    allowed = [
+        CUSTOMER_SPEC.auto_merge_allowed(
+            {c.name: int(row[f"gamma_{c.name}"]) for c in CUSTOMER_SPEC.comparisons}
+        )
+        for row in rows
+    ]
+    assert len(kept) == sum(allowed)
+    assert 0 < sum(allowed) < len(rows)  # both kinds occur
+
+
+def test_hard_conflicts_and_missing_person_evidence_block_auto_merges() -> None:
+    spec = CUSTOMER_SPEC
+    base = {
+        "first_name": "Mary",
+        "last_name": "Stanton",
+        "dob": "1970-01-02",
+        "postcode": "CV12 8EF",
+        "street": "218 Broad Drive",
+        "email": "stantons@example.org",
+        "phone": "+447700900001",
+        "account_number": "C001",
+    }
+    a = spec.prepare_record(base)
+
+    def allowed(**other: Any) -> bool:
+        return spec.auto_merge_allowed(spec.gammas(a, spec.prepare_record({**base, **other})))
+
+    assert allowed()
+    assert not allowed(first_name="Dennis", account_number="C002")  # another given name
+    assert allowed(first_name="Dennis")  # ... unless the account number agrees
+    assert not allowed(dob="1999-07-08", phone=None, account_number=None)  # born years apart
+    assert allowed(dob="1999-07-08", account_number=None)  # ... unless the mobile agrees
+    # No given name and no birthday: only household things agree.
+    # (Without a given name even the phone counts as "shared": only the account lifts it.)
+    assert not allowed(first_name=None, dob=None, account_number=None)
+    assert allowed(first_name=None, dob=None)
