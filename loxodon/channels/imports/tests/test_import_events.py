@@ -249,3 +249,62 @@ def test_event_batches_are_all_or_nothing_and_a_rerun_completes_them(
     out, _ = run("import_events", path, "--site", "lon", "--batch-size", "2")
     assert "created 1, updated 0, unchanged 2, invalid 0" in out
     assert Event.objects.filter(source="import:lon").count() == 3
+
+
+def test_an_events_mapping_names_payload_columns_and_a_date_format(
+    customers: dict[str, Customer], centre_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = centre_file(
+        [("C-2", "V-1", "03.06.2025 09:15", "DHL", "zugestellt", "delivered", "2")],
+        name="sendungen.csv",
+        header=("Kunde", "Sendung", "Datum", "Spediteur", "Notiz", "Status", "Pakete"),
+    )
+    mapping = tmp_path / "sendungen.toml"
+    mapping.write_text(
+        'datetime_format = "%d.%m.%Y %H:%M"\n'
+        "[columns]\n"
+        'legacy_id = "Kunde"\nexternal_id = "Sendung"\noccurred_at = "Datum"\n'
+        '"payload.carrier" = "Spediteur"\n"payload.status" = "Status"\n'
+        '"payload.parcels" = "Pakete"\nbody = "Notiz"\n'
+        '[defaults]\nkind = "shipment"\nchannel = "letter"\n'
+    )
+
+    out, _ = run("import_events", path, "--site", "lon", "--mapping", mapping)
+
+    assert "created 1" in out
+    (event,) = Event.objects.filter(source="import:lon")
+    assert event.customer == customers["C-2"]
+    assert (event.kind, event.channel, event.body) == ("shipment", "letter", "zugestellt")
+    assert event.occurred_at == datetime(2025, 6, 3, 8, 15, tzinfo=UTC)  # London summer time
+    # fields the schema does not know are kept as delivered (text)
+    assert event.payload == {"carrier": "DHL", "status": "delivered", "parcels": "2"}
+
+
+def test_flattened_payload_cells_take_the_type_the_kind_expects(
+    customers: dict[str, Customer], centre_file: Callable[..., Path]
+) -> None:
+    header = ("legacy_id", "external_id", "kind", "occurred_at", "payload.product",
+              "payload.serial", "payload.warranty_until", "payload.refurbished")  # fmt: skip
+    good = ("C-1", "W-1", "warranty", "2024-01-10T10:00:00Z", "Kettle", "K-1", "2026-01-10", "yes")
+    bad = (
+        "C-1",
+        "W-2",
+        "warranty",
+        "2024-01-10T10:00:00Z",
+        "Kettle",
+        "K-2",
+        "2026-01-10",
+        "perhaps",
+    )
+    path = centre_file([good, bad], name="warranties.csv", header=header)
+
+    out, _ = run("import_events", path, "--site", "lon", "--skip-invalid")
+
+    assert "created 1, updated 0, unchanged 0, invalid 1" in out
+    (event,) = Event.objects.filter(kind="warranty")
+    assert event.payload["refurbished"] is True
+    assert Asset.objects.get(serial="K-1").refurbished is True
+    (error,) = read_report(path.with_name("warranties.errors.csv"))
+    assert (error["row"], error["column"], error["value"], error["message"]) == (
+        "3", "payload.refurbished", "perhaps", "is not yes/no (true/false)",
+    )  # fmt: skip
