@@ -132,6 +132,7 @@ def import_customers(
     raws, errors = read_rows(path, mapping, known=CUSTOMER_COLUMNS, required=("legacy_id",))
     outcome = ImportOutcome(rows=len(raws) + len({e.row for e in errors}))
     rows = _check_customers(raws, errors, site=site, mapping=mapping, progress=progress)
+    del raws  # the cells as read are not needed any more: keep the peak memory down
     outcome.errors = _sorted_errors(errors)
     if errors and not skip_invalid:
         outcome.seconds = time.monotonic() - began
@@ -458,6 +459,7 @@ def import_events(
     fresh, holders, unchanged = _check_events(
         raws, errors, site=site, mapping=mapping, progress=progress
     )
+    del raws
     outcome.errors = _sorted_errors(errors)
     outcome.unchanged = unchanged
     if errors and not skip_invalid:

@@ -24,12 +24,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="the centre's CSV export")
-        parser.add_argument("--site", required=True, help="code of the centre (site)")
-        parser.add_argument("--mapping", type=Path, default=None, help="column mapping (TOML)")
         parser.add_argument(
-            "--errors", type=Path, default=None, help="error report (default FILE.errors.csv)"
+            "--site", required=True, metavar="CODE", help="code of the centre (site)"
         )
-        parser.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+        parser.add_argument(
+            "--mapping", type=Path, default=None, metavar="map.toml", help="column mapping (TOML)"
+        )
+        parser.add_argument(
+            "--errors",
+            type=Path,
+            default=None,
+            metavar="REPORT.csv",
+            help="error report (default FILE.errors.csv)",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=500, metavar="N", help="rows per transaction (500)"
+        )
         parser.add_argument(
             "--skip-invalid", action="store_true", help="import the valid rows, report the rest"
         )
