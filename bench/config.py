@@ -29,6 +29,9 @@ class BenchConfig:
     workers: int
     fresh: bool
     seed: int
+    identity_records: int
+    resolve_customers: int
+    febrl: bool
 
     @property
     def database_url(self) -> str:
@@ -74,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive, default=1, help="uvicorn worker processes")
     p.add_argument("--fresh", action="store_true", help="rebuild the database even if it matches")
     p.add_argument("--seed", type=int, default=1, help="random seed for the generated data")
+    p.add_argument(
+        "--identity-records",
+        type=int,
+        default=100_000,
+        help="generated customer records to dedupe with the batch linkage (0: skip)",
+    )
+    p.add_argument(
+        "--resolve-customers",
+        type=int,
+        default=100_000,
+        help="customers loaded for the real-time resolve timing (0: skip; 1000000: the 1M figure)",
+    )
+    p.add_argument("--no-febrl", action="store_true", help="skip the FEBRL4 accuracy run")
     return p
 
 
@@ -99,6 +115,9 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         workers=a.workers,
         fresh=a.fresh,
         seed=a.seed,
+        identity_records=a.identity_records,
+        resolve_customers=a.resolve_customers,
+        febrl=not a.no_febrl,
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.config import BENCH_USER, BenchConfig, parse_args
+from bench.config import BENCH_USER, PROJECT_DIR, BenchConfig, parse_args
 from bench.desk import DeskSample, measure_desk, sample_desk, set_desk_password
 from bench.loader import FixtureError, LoadInfo, load_in_child, log
 from bench.machine import bench_peak_rss_mb, code_version, machine_info
@@ -150,6 +150,38 @@ def measure(config: BenchConfig, info: LoadInfo) -> dict[str, Any]:
     }
 
 
+def _child_json(module: str, args: list[str]) -> dict[str, Any]:
+    """Run `python -m <module> <args>` (its own process, memory and database) → its JSON."""
+    log(f"python -m {module} {' '.join(args)}")
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        stdout=subprocess.PIPE,
+        stderr=sys.stderr,
+        text=True,
+        check=True,
+        cwd=PROJECT_DIR,
+    )
+    report: dict[str, Any] = json.loads(done.stdout)
+    report.pop("machine", None)  # the same machine as the whole report's
+    report.pop("code", None)
+    return report
+
+
+def measure_identity(config: BenchConfig) -> dict[str, Any]:
+    """Identity resolution: batch linkage accuracy and speed, real-time resolve latency."""
+    out: dict[str, Any] = {}
+    linkage_args = ["--febrl"] if config.febrl else []
+    if config.identity_records:
+        linkage_args += ["--records", str(config.identity_records)]
+    if linkage_args:
+        out["linkage"] = _child_json("bench.identity", linkage_args)
+    if config.resolve_customers:
+        out["resolve"] = _child_json(
+            "bench.resolve", ["--customers", str(config.resolve_customers), "--seed", "7"]
+        )
+    return out
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through `finally`: the server is stopped
 
@@ -164,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         info, loader_rss = load_in_child(config)
         results = measure(config, info)
+        results["identity"] = measure_identity(config)
     except FixtureError as exc:
         log(str(exc))
         return 2
