@@ -133,14 +133,19 @@ _cache: dict[str, Any] = {"key": None, "model": None}
 
 def load_active_model() -> Model:
     """The newest active MatchModel (cached per process), else the packaged default."""
+    from django.db import connection
+
     from loxodon.customers.models import MatchModel
 
-    newest: uuid.UUID | None = (
-        MatchModel.objects.filter(active=True)
-        .order_by("-created_at")
-        .values_list("id", flat=True)
-        .first()
-    )
+    # Raw SQL: this runs on every real-time resolution (uses matchmodel_active_idx).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {MatchModel._meta.db_table} WHERE active = %s "  # noqa: S608
+            "ORDER BY created_at DESC LIMIT 1",
+            [True],
+        )
+        row = cursor.fetchone()
+    newest = uuid.UUID(str(row[0])) if row else None
     key = str(newest) if newest else "packaged"
     with _lock:
         if _cache["key"] == key and _cache["model"] is not None:

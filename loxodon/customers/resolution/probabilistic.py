@@ -3,7 +3,7 @@
 Runs after the exact identifier matcher. Candidates come from indexed lookups (postcode, date
 of birth, and any customer holding one of the contact's email/phone/account number, verified
 or not), at most `MAX_CANDIDATES`, never a merged-away record; profiles and identifiers come in
-two queries. Each candidate is scored with the active trained model (`model.py`), the same
+one query. Each candidate is scored with the active trained model (`model.py`), the same
 comparisons Splink uses in batch (`spec.py`). Then:
 
 - probability ≥ LOXODON_MATCH_AUTO (default 0.99), no hard conflict (different given names,
@@ -21,13 +21,15 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 
 from loxodon.customers.models import Customer, Identity, IdentityKind
 from loxodon.customers.resolution.base import Candidate, Resolution, ResolutionQuery
 from loxodon.customers.resolution.model import Model, Score, load_active_model
 
 MAX_CANDIDATES = 200
+CUSTOMER = Customer._meta.db_table
+IDENTITY = Identity._meta.db_table
 # (comparison, level label) agreements of which real time needs one to answer "this customer".
 CORROBORATING = frozenset(
     {
@@ -39,16 +41,6 @@ CORROBORATING = frozenset(
     }
 )
 COMPARED_KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.ACCOUNT_NUMBER)
-PROFILE_FIELDS = (
-    "id",
-    "name",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "street",
-    "city",
-    "postcode",
-)
 
 
 def auto_threshold() -> float:
@@ -79,72 +71,96 @@ def query_record(query: ResolutionQuery) -> dict[str, Any]:
     }
 
 
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 class ProbabilisticMatcher:
     def match(self, query: ResolutionQuery) -> Resolution:
         nothing = Resolution(customer_id=None, confidence=0.0)
-        blocking = self._blocking(query)
-        if blocking is None:
+        profiles = candidates(query)
+        if not profiles:
             return nothing
         model = load_active_model()
         spec = model.spec
-        profiles = list(
-            Customer.objects.filter(merged_into__isnull=True)
-            .filter(blocking)
-            .values(*PROFILE_FIELDS)[:MAX_CANDIDATES]
-        )
-        if not profiles:
-            return nothing
-        identities: dict[uuid.UUID, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for cid, kind, value in Identity.objects.filter(
-            customer_id__in=[p["id"] for p in profiles], kind__in=COMPARED_KINDS
-        ).values_list("customer_id", "kind", "value"):
-            identities[cid][kind].append(value)
-
         raw_query = query_record(query)
         left = spec.prepare_record(raw_query)
         scored: list[tuple[Score, uuid.UUID]] = []
-        for profile in profiles:
-            held = identities.get(profile["id"], {})
-            raw = {
-                "first_name": profile["first_name"],
-                "last_name": profile["last_name"],
-                "dob": profile["date_of_birth"],
-                "postcode": profile["postcode"],
-                "street": profile["street"],
-                "city": profile["city"],
-            }
-            if not (raw["first_name"] or raw["last_name"]):
-                first, _, last = (profile["name"] or "").rpartition(" ")
-                raw["first_name"], raw["last_name"] = first or last, last if first else ""
+        for cid, (profile, held) in profiles.items():
+            raw = dict(profile)
             for kind in COMPARED_KINDS:
                 values = held.get(kind, [])
                 wanted = raw_query.get(str(kind))
                 # A customer may hold several: compare the one that agrees, if any.
                 raw[str(kind)] = wanted if wanted in values else (values[0] if values else None)
-            scored.append((model.score(left, spec.prepare_record(raw)), profile["id"]))
+            scored.append((model.score(left, spec.prepare_record(raw)), cid))
         return decide(model, scored)
 
-    @staticmethod
-    def _blocking(query: ResolutionQuery) -> Q | None:
-        clauses = []
-        if query.postcode:
-            clauses.append(Q(postcode=query.postcode))
-        if query.dob:
-            clauses.append(Q(date_of_birth=query.dob))
-        held = [(k, v) for k, v in query.strong_identifiers() if k in COMPARED_KINDS]
-        if held:
-            condition = Q()
-            for kind, value in held:
-                condition |= Q(kind=kind, value=value)
-            clauses.append(
-                Q(id__in=Identity.objects.filter(condition).values("customer_id")[:MAX_CANDIDATES])
-            )
-        if not clauses:
-            return None
-        blocking = clauses[0]
-        for clause in clauses[1:]:
-            blocking |= clause
-        return blocking
+
+def candidates(
+    query: ResolutionQuery,
+) -> dict[uuid.UUID, tuple[dict[str, Any], dict[str, list[str]]]]:
+    """Live customers sharing a blocking key with the contact, with their identifiers.
+
+    One SQL statement (this is the hot path of every channel; the ORM would spend more time
+    building it than the database spends answering): at most MAX_CANDIDATES customers with the
+    same postcode, the same date of birth, or holding one of the contact's email/phone/account
+    number, each joined to its email/phone/account identities. Uses the postcode, date of
+    birth and (kind, value) indexes.
+    """
+    keys: list[str] = []
+    params: list[Any] = []
+    if query.postcode:
+        keys.append("c.postcode = %s")
+        params.append(query.postcode)
+    if query.dob:
+        keys.append("c.date_of_birth = %s")
+        params.append(connection.ops.adapt_datefield_value(query.dob))
+    held = [(k, v) for k, v in query.strong_identifiers() if k in COMPARED_KINDS]
+    if held:
+        matches = " OR ".join("(i.kind = %s AND i.value = %s)" for _ in held)
+        keys.append(
+            f"c.id IN (SELECT i.customer_id FROM {IDENTITY} i WHERE {matches} LIMIT %s)"  # noqa: S608
+        )
+        for kind, value in held:
+            params += [str(kind), value]
+        params.append(MAX_CANDIDATES)
+    if not keys:
+        return {}
+    kinds = ", ".join("%s" for _ in COMPARED_KINDS)
+    sql = f"""
+        WITH candidate AS (
+            SELECT c.id, c.name, c.first_name, c.last_name, c.date_of_birth, c.street, c.city,
+                   c.postcode
+            FROM {CUSTOMER} c
+            WHERE c.merged_into_id IS NULL AND ({" OR ".join(keys)})
+            LIMIT %s
+        )
+        SELECT candidate.*, i.kind, i.value
+        FROM candidate LEFT JOIN {IDENTITY} i
+          ON i.customer_id = candidate.id AND i.kind IN ({kinds})
+    """  # noqa: S608 - table names are the models', every value is a parameter
+    params += [MAX_CANDIDATES, *(str(k) for k in COMPARED_KINDS)]
+    found: dict[uuid.UUID, tuple[dict[str, Any], dict[str, list[str]]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for cid, name, first, last, dob, street, city, postcode, kind, value in cursor:
+            key = _uuid(cid)
+            if key not in found:
+                if not (first or last):
+                    first, _, last = (name or "").rpartition(" ")
+                profile = {
+                    "first_name": first,
+                    "last_name": last,
+                    "dob": dob,
+                    "postcode": postcode,
+                    "street": street,
+                    "city": city,
+                }
+                found[key] = (profile, defaultdict(list))
+            if kind is not None:
+                found[key][1][kind].append(value)
+    return found
 
 
 def decide(model: Model, scored: list[tuple[Score, uuid.UUID]]) -> Resolution:
