@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loxodon.demo.centres import thomas_in_database
 from loxodon.demo.seeding import LOGINS
 from loxodon.demo.stories import find_story_customers
 from loxodon.demo.world import PASSWORD
@@ -55,5 +56,14 @@ def demo_logins_text(*, host: str, port: int) -> str:
             f"  Story {story.number}: {customer.name} ({story.account_number}) — {story.headline}",
             f"    {base}/api/v1/customers/{customer.pk}/view",
             f"    {base}/desk/customers/{customer.pk}/",
+        ]
+    thomas = thomas_in_database()
+    if thomas is not None:
+        lines += [
+            "  Story 4: Thomas Hargreaves — five centres' legacy exports imported and linked into "
+            "one customer; his son, who shares his name, address and email, waits in the review "
+            "queue (sign in as 'supervisor')",
+            f"    {base}/desk/customers/{thomas.pk}/",
+            f"    {base}/desk/identity/reviews/",
         ]
     return "\n".join(lines)

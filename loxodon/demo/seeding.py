@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -39,6 +41,8 @@ from loxodon.customers.normalise import normalise_phone
 from loxodon.customers.services import create_customer
 from loxodon.demo import catalogue
 from loxodon.demo.activity import activity_drafts
+from loxodon.demo.centres import RECORDS as CENTRE_RECORDS
+from loxodon.demo.centres import seed_centres
 from loxodon.demo.channels import seed_channels
 from loxodon.demo.standards import seed_standards
 from loxodon.demo.stories import (
@@ -131,6 +135,7 @@ class DemoSummary:
     cases: int = 0
     seconds: float = 0.0
     stories: list[StoryCustomer] = field(default_factory=list)
+    centres: dict[str, int] = field(default_factory=dict)
 
 
 # --- is the demo there? ---
@@ -141,8 +146,8 @@ def demo_data_present() -> bool:
 
 
 def demo_counts() -> tuple[int, int]:
-    """(customers, events) in the database."""
-    return Customer.objects.count(), Event.objects.count()
+    """(customers, events) in the database; customers merged into another are not counted."""
+    return Customer.objects.filter(merged_into__isnull=True).count(), Event.objects.count()
 
 
 def clashing_usernames() -> list[str]:
@@ -197,6 +202,11 @@ def seed_demo(
         summary.events += _ingest(story_live_drafts(world, live), NoProgress())
         # Channels through their real adapters: the shop's widget and beacon, the phone system.
         summary.events += seed_channels(world, live)
+        # Story 4: five centres' legacy exports imported, then linked into known customers.
+        report.phase("Centre imports, linkage", 1)
+        with tempfile.TemporaryDirectory(prefix="loxodon-centres-") as folder:
+            summary.centres = seed_centres(Path(folder))
+        report.advance()
     summary.sites = len(world.sites)
     summary.departments = len(world.departments)
     summary.staff = len(world.staff)
@@ -273,6 +283,7 @@ def _create_customers(world: DemoWorld, total: int, progress: Progress) -> None:
     progress.phase("Customers", total)
     stories = story_plans()
     phones = {normalise_phone(p.phone) for p in stories.values() if p.phone}
+    phones |= {normalise_phone(r.phone) for r in CENTRE_RECORDS}  # story 4, imported later
     emails = {p.email for p in stories.values() if p.email}
     plans = _plan_customers(world, total - len(stories), phones, emails)
     for key, plan in stories.items():

@@ -22,7 +22,8 @@ from loxodon.channels.chat.models import Chat
 from loxodon.channels.voice.models import VoiceIntegration
 from loxodon.channels.web.models import WebProperty
 from loxodon.core.event_types import Channel
-from loxodon.customers.models import Account, Customer, Identity
+from loxodon.customers.models import Account, Customer, Identity, MatchReview, Merge
+from loxodon.demo import centres
 from loxodon.demo.activity import event_counts
 from loxodon.demo.stories import find_story_customers
 from loxodon.org.models import ApiToken, Department, Role, Site, User
@@ -77,8 +78,10 @@ def test_the_organisation_looks_real(seeded: str) -> None:
 
 
 def test_customers_accounts_and_identities(seeded: str) -> None:
-    # 60 planned customers, plus the anonymous visitor chatting on the shop
-    assert Customer.objects.count() == 61
+    # 60 planned customers, the anonymous visitor chatting on the shop, and story 4's twelve
+    # centre records, six of which linkage merged away
+    assert Customer.objects.count() == 61 + len(centres.RECORDS)
+    assert Customer.objects.filter(merged_into__isnull=True).count() == 67
     assert Customer.objects.filter(name__startswith="Web visitor").count() == 1
     business = Customer.objects.filter(account__isnull=False).count()
     assert 6 <= business <= 16  # about 15%, plus the Northwind contacts
@@ -88,7 +91,11 @@ def test_customers_accounts_and_identities(seeded: str) -> None:
     phones = list(Identity.objects.filter(kind="phone").values_list("value", flat=True))
     assert len(phones) == len(set(phones)) > 40
     assert all(p.startswith("+44") for p in phones)
-    numbers = Identity.objects.filter(kind="account_number").values_list("value", flat=True)
+    numbers = (
+        Identity.objects.filter(kind="account_number")
+        .exclude(source__startswith="import:")  # the centres' own numbering (story 4)
+        .values_list("value", flat=True)
+    )
     assert all(re.fullmatch(r"AC\d{6}", n) for n in numbers)
 
 
@@ -194,11 +201,23 @@ def test_story_3_refurbished_windows_7_and_the_ivr(seeded: str) -> None:
     assert newest.payload["intent"] == "driver support"
 
 
+def test_story4_centres_are_imported_and_linked(seeded: str) -> None:
+    """Five centres' exports: Thomas's five records are one customer, his son waits for review."""
+    thomas = Identity.objects.get(kind="legacy", value="leeds:L-1001").customer
+    legacy = set(thomas.identities.filter(kind="legacy").values_list("value", flat=True))
+    assert legacy == {f"{c}:{i}" for (c, i), who in centres.TRUTH.items() if who == centres.THOMAS}
+    assert thomas.events.filter(kind="shipment").count() == 5
+    assert Merge.objects.filter(method=Merge.Method.AUTOMATIC).count() == 6
+    (pending,) = MatchReview.objects.filter(status=MatchReview.Status.PENDING)
+    son = Identity.objects.get(kind="legacy", value="leeds:L-1002").customer
+    assert {pending.customer_a_id, pending.customer_b_id} == {thomas.pk, son.pk}
+
+
 def test_a_second_run_changes_nothing(seeded: str) -> None:
     before = counts()
     out = StringIO()
     call_command("seed_demo", *SMALL, stdout=out)
-    assert f"Demo data already loaded (61 customers, {before['Event']} events)" in out.getvalue()
+    assert f"Demo data already loaded (67 customers, {before['Event']} events)" in out.getvalue()
     assert "use --reset to reload" in out.getvalue()
     assert counts() == before
 

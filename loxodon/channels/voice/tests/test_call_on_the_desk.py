@@ -108,9 +108,10 @@ def test_what_the_ivr_collected_is_in_the_told_us_box_before_the_agent_speaks(
 ) -> None:
     # The box covers the last 24 hours: the call happens now, not on the deliveries' fixed date.
     now = datetime.now(UTC)
-    for offset, step in enumerate((started, ivr, routed)):
+    steps: list[dict[str, Any]] = [started(), ivr(), routed()]
+    for offset, step in enumerate(steps):
         at = (now - timedelta(minutes=5 - offset)).isoformat()
-        assert pbx.send(step() | {"occurred_at": at}).status_code == 201
+        assert pbx.send(step | {"occurred_at": at}).status_code == 201
     html = desk.get(f"/desk/customers/{customer['id']}/").content.decode()
     start = html.index('class="card told-us')
     told_us = html[start : html.index("</section>", start)]
