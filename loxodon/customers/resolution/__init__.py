@@ -31,12 +31,31 @@ def __getattr__(name: str) -> Any:
 
 
 def resolve(query: ResolutionQuery) -> Resolution:
+    from loxodon.customers.resolution.exact import VERIFIED_CONFIDENCE, ExactIdentifierMatcher
+    from loxodon.customers.resolution.probabilistic import contradiction
+
     candidates: list[Candidate] = []
     for matcher in matchers():
         result = matcher.match(query)
-        if result.customer_id is not None:
+        if result.customer_id is None:
+            candidates.extend(result.candidates)
+            continue
+        # An unverified identifier is not proof: a family shares one email address. When the
+        # contact's profile plainly contradicts the customer's (another given name, born years
+        # apart), the customer is only a candidate and the fuzzy matcher has its say.
+        unverified = (
+            isinstance(matcher, ExactIdentifierMatcher) and result.confidence < VERIFIED_CONFIDENCE
+        )
+        doubt = contradiction(query, result.customer_id) if unverified else None
+        if doubt is None:
             return result
-        candidates.extend(result.candidates)
+        candidates.append(
+            Candidate(
+                customer_id=result.customer_id,
+                score=round(result.confidence / 2, 3),
+                reason=f"unverified identifier; {doubt}",
+            )
+        )
     merged: dict[object, Candidate] = {}
     for c in candidates:
         if c.customer_id not in merged or merged[c.customer_id].score < c.score:

@@ -85,16 +85,38 @@ class ProbabilisticMatcher:
         spec = model.spec
         raw_query = query_record(query)
         left = spec.prepare_record(raw_query)
-        scored: list[tuple[Score, uuid.UUID]] = []
-        for cid, (profile, held) in profiles.items():
-            raw = dict(profile)
-            for kind in COMPARED_KINDS:
-                values = held.get(kind, [])
-                wanted = raw_query.get(str(kind))
-                # A customer may hold several: compare the one that agrees, if any.
-                raw[str(kind)] = wanted if wanted in values else (values[0] if values else None)
-            scored.append((model.score(left, spec.prepare_record(raw)), cid))
+        scored = [
+            (model.score(left, spec.prepare_record(customer_record(raw_query, *found))), cid)
+            for cid, found in profiles.items()
+        ]
         return decide(model, scored)
+
+
+def customer_record(
+    raw_query: dict[str, Any], profile: dict[str, Any], held: dict[str, list[str]]
+) -> dict[str, Any]:
+    """A candidate as a raw record; of several emails/phones/accounts, the one that agrees."""
+    raw = dict(profile)
+    for kind in COMPARED_KINDS:
+        values = held.get(kind, [])
+        wanted = raw_query.get(str(kind))
+        raw[str(kind)] = wanted if wanted in values else (values[0] if values else None)
+    return raw
+
+
+def contradiction(query: ResolutionQuery, customer_id: uuid.UUID) -> str | None:
+    """Why the contact cannot be this customer (a hard conflict in the model), or None."""
+    found = candidates(query).get(customer_id)
+    if found is None:
+        return None
+    model = load_active_model()
+    raw_query = query_record(query)
+    prepare = model.spec.prepare_record
+    score = model.score(prepare(raw_query), prepare(customer_record(raw_query, *found)))
+    differing = model.spec.hard_conflicts(model.gammas(score.levels))
+    if not differing:
+        return None
+    return "the profile differs: " + ", ".join(differing)
 
 
 def candidates(
@@ -198,8 +220,19 @@ def reason(model: Model, score: Score) -> str:
         )
     ]
     agreeing = sorted((p for p in parts if p[0] > 1), reverse=True)[:4]
-    conflicts = [p for p in parts if p[0] < -3]
     text = "; ".join(f"{name}: {label}" for _, name, label in agreeing)
-    if conflicts:
-        text += " — differs: " + ", ".join(name for _, name, _ in conflicts)
+    differing = conflicts(model, score)
+    if differing:
+        text += " — differs: " + ", ".join(differing)
     return text or "weak agreement"
+
+
+def conflicts(model: Model, score: Score) -> list[str]:
+    """Comparisons that speak strongly against the pair (weight below -3 bits)."""
+    return [
+        comparison.name
+        for i, (comparison, index) in enumerate(
+            zip(model.spec.comparisons, score.levels, strict=True)
+        )
+        if model.levels[i][index].weight < -3
+    ]

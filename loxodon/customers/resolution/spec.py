@@ -569,19 +569,24 @@ class Spec:
             out.append((comparison, c.gamma(index)))
         return out
 
+    def hard_conflicts(self, gammas: Mapping[str, int]) -> list[str]:
+        """Comparisons at a vetoing level that no decisive agreement lifts."""
+        return [
+            name
+            for name, vetoed in self.vetoed_gammas().items()
+            if gammas.get(name) in vetoed
+            and not any(gammas.get(c) == g for c, g in self.lifting_gammas(name))
+        ]
+
     def auto_merge_allowed(self, gammas: Mapping[str, int]) -> bool:
-        """No veto stands: every vetoing level present is lifted by a decisive agreement."""
+        """No hard conflict stands, and something about the person (not the household) is
+        known on both sides, or an identifier of one person agrees."""
         unknown_person = bool(self.person_evidence) and all(
             gammas.get(n) == -1 for n in self.person_evidence
         )
         if unknown_person and not any(gammas.get(c) == g for c, g in self.lifting_gammas(PERSON)):
             return False
-        for name, vetoed in self.vetoed_gammas().items():
-            if gammas.get(name) in vetoed and not any(
-                gammas.get(c) == g for c, g in self.lifting_gammas(name)
-            ):
-                return False
-        return True
+        return not self.hard_conflicts(gammas)
 
     def gammas(self, left: Record, right: Record) -> dict[str, int]:
         return {c.name: c.gamma(c.level_index(left, right)) for c in self.comparisons}

@@ -170,3 +170,30 @@ def test_accents_and_case_do_not_matter(api: Api) -> None:
     cid = make(api, name="ÉLODIE  DUPONT", date_of_birth="1985-12-01", postcode="M1 1AE")
     body = resolve(api, first_name="elodie", last_name="Dupont", dob=date(1985, 12, 1).isoformat())
     assert body["customer_id"] == cid
+
+
+def test_a_shared_unverified_email_with_another_given_name_is_only_a_candidate(api: Api) -> None:
+    mother = make(
+        api,
+        name="Barbara Brookwright",
+        email="brookwrights@example.org",
+        date_of_birth="1977-07-20",
+        postcode="CB8 6MC",
+    )
+    # The email alone still finds her (unverified, so less than certain).
+    alone = resolve(api, email="brookwrights@example.org")
+    assert alone["customer_id"] == mother and alone["confidence"] < 1
+    # Her daughter writes from the family address: not Barbara, but Barbara is a candidate.
+    body = resolve(
+        api,
+        email="brookwrights@example.org",
+        first_name="Lisa",
+        last_name="Brookwright",
+        dob="1985-01-11",
+        postcode="CB8 6MC",
+    )
+    assert body["customer_id"] is None
+    (candidate,) = body["candidates"]
+    assert candidate["customer_id"] == mother
+    assert "unverified identifier" in candidate["reason"]
+    assert "first_name" in candidate["reason"]
