@@ -37,12 +37,14 @@ from loxodon.customers.models import (
     Merge,
 )
 from loxodon.customers.resolution import engine
-from loxodon.customers.resolution.model import Model
+from loxodon.customers.resolution.model import Model, packaged_model
 from loxodon.customers.resolution.spec import CUSTOMER_SPEC
 
 CHUNK = 20_000
 DEFAULT_AUTO = 0.99
 DEFAULT_REVIEW = 0.6
+# Fewer records than this give EM too few pairs to learn from: the packaged model scores them.
+MIN_TRAINING_RECORDS = 200
 KINDS = (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.ACCOUNT_NUMBER)
 
 Progress = Callable[[str], None]
@@ -155,6 +157,11 @@ def run_linkage(
     population = load_population(site)
     read_s = time.perf_counter() - t0
     n = len(population.ids)
+    if train and n < MIN_TRAINING_RECORDS:
+        raise InvalidInput(
+            f"too few customers to train a model ({n}; at least {MIN_TRAINING_RECORDS}): "
+            "run without --train to use the active or packaged model"
+        )
     stored = None if train else active_model()
     run = LinkageRun(
         backend=backend,
@@ -170,11 +177,15 @@ def run_linkage(
             run.save()
         return Outcome(run=run)
 
+    settings = stored.settings if stored else None
+    if settings is None and not train and n < MIN_TRAINING_RECORDS:
+        say(f"only {n} customers: scoring with the packaged model instead of training one")
+        settings = packaged_model().settings
     result = engine.link(
         CUSTOMER_SPEC,
         population.frame,
-        model=stored.settings if stored else None,
-        train_model=train or stored is None,
+        model=settings,
+        train_model=settings is None,
         review_threshold=review_threshold,
         auto_threshold=auto_threshold,
         backend=backend,
@@ -370,7 +381,13 @@ def summary_rows(outcome: Outcome) -> Iterable[tuple[str, str]]:
     yield "scope", run.scope
     yield "backend", run.backend
     yield "customers", f"{run.records:,}"
-    yield "model", "trained now" if run.figures.get("trained") else f"MatchModel {run.model_id}"
+    if run.figures.get("trained"):
+        model = "trained now"
+    elif run.model_id:
+        model = f"MatchModel {run.model_id}"
+    else:
+        model = "packaged default"
+    yield "model", model
     yield "pairs scored ≥ review threshold", f"{run.pairs_scored:,}"
     if run.figures.get("dry_run"):
         yield "would merge (pairs)", f"{run.figures.get('would_merge_pairs', 0):,}"

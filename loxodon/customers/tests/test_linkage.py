@@ -212,3 +212,22 @@ def test_bad_options_are_clear_errors(population: Any) -> None:
         link("--auto-threshold", "0.5", "--review-threshold", "0.9")
     with pytest.raises(CommandError, match=r"pip install -e '\.\[spark\]'"):
         link("--backend", "spark")
+
+
+def test_a_handful_of_customers_is_scored_with_the_packaged_model(db: None) -> None:
+    for _ in range(2):
+        Customer.objects.create(
+            name="Ottilie Quarrington",
+            first_name="Ottilie",
+            last_name="Quarrington",
+            date_of_birth="1990-03-03",
+            postcode="YO11AA",
+            street="1 Mill Lane",
+            city="York",
+        )
+    output = link()
+    assert "packaged default" in output
+    assert Merge.objects.count() == 1
+    assert not MatchModel.objects.exists()
+    with pytest.raises(CommandError, match="too few customers to train"):
+        link("--train")
