@@ -322,3 +322,11 @@ LOXODON_WEB_ANONYMOUS_RETENTION_DAYS = int(
 # move it without telling the worker); warnings and breaches are checked at their own moments.
 LOXODON_SLA_RECHECK_MINUTES = int(os.environ.get("LOXODON_SLA_RECHECK_MINUTES", "60"))
 # --- end of service standards settings ---------------------------------------------------------
+
+# --- identity resolution (customers.resolution, ADR 12) ----------------------------------------
+# Real-time resolution answers "this customer" at or above LOXODON_MATCH_AUTO (and only when a
+# date of birth or an email/phone/account number corroborates it); candidates at or above
+# LOXODON_MATCH_CANDIDATE; otherwise the contact is new. Batch linkage has its own --thresholds.
+LOXODON_MATCH_AUTO = float(os.environ.get("LOXODON_MATCH_AUTO", "0.99"))
+LOXODON_MATCH_CANDIDATE = float(os.environ.get("LOXODON_MATCH_CANDIDATE", "0.5"))
+# --- end of identity resolution settings -------------------------------------------------------
