@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from django.db.models import Q
+from django.db import connection
 
-from loxodon.customers.models import Identity
+from loxodon.customers.models import Customer, Identity
 from loxodon.customers.resolution.base import Candidate, Resolution, ResolutionQuery
 
+CUSTOMER = Customer._meta.db_table
+IDENTITY = Identity._meta.db_table
 VERIFIED_CONFIDENCE = 1.0
 UNVERIFIED_CONFIDENCE = 0.9
 
@@ -25,17 +27,25 @@ class ExactIdentifierMatcher:
         pairs = query.strong_identifiers()
         if not pairs:
             return Resolution(customer_id=None, confidence=0.0)
-        condition = Q()
-        for kind, value in pairs:
-            condition |= Q(kind=kind, value=value)
         # Absorbed customers own nothing after a merge; the filter also guards against a
-        # straggler row, so a merged-away record is never the answer.
-        rows = list(
-            Identity.objects.filter(condition, customer__merged_into__isnull=True).values_list(
-                "customer_id", "verified"
-            )
+        # straggler row, so a merged-away record is never the answer. Raw SQL: this runs first
+        # on every contact of every channel, and the ORM took longer to build it than SQLite
+        # to answer it (uses identity_lookup_idx).
+        matches = " OR ".join("(i.kind = %s AND i.value = %s)" for _ in pairs)
+        sql = (
+            f"SELECT i.customer_id, i.verified FROM {IDENTITY} i "  # noqa: S608
+            f"JOIN {CUSTOMER} c ON c.id = i.customer_id "
+            f"WHERE ({matches}) AND c.merged_into_id IS NULL"
         )
+        params = [str(x) for pair in pairs for x in pair]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = [(_uuid(cid), bool(verified)) for cid, verified in cursor.fetchall()]
         return decide(len(pairs), rows)
+
+
+def _uuid(value: object) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def decide(n_identifiers: int, rows: list[tuple[uuid.UUID, bool]]) -> Resolution:

@@ -166,22 +166,26 @@ def candidates(
     found: dict[uuid.UUID, tuple[dict[str, Any], dict[str, list[str]]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for cid, name, first, last, dob, street, city, postcode, kind, value in cursor:
-            key = _uuid(cid)
-            if key not in found:
-                if not (first or last):
-                    first, _, last = (name or "").rpartition(" ")
-                profile = {
-                    "first_name": first,
-                    "last_name": last,
-                    "dob": dob,
-                    "postcode": postcode,
-                    "street": street,
-                    "city": city,
-                }
-                found[key] = (profile, defaultdict(list))
-            if kind is not None:
-                found[key][1][kind].append(value)
+        rows = cursor.fetchall()
+    key: uuid.UUID | None = None
+    last_raw: Any = None
+    for raw_id, name, first, last, dob, street, city, postcode, kind, value in rows:
+        if key is None or raw_id != last_raw:  # a candidate's rows usually come together
+            key, last_raw = _uuid(raw_id), raw_id
+        if key not in found:
+            if not (first or last):
+                first, _, last = (name or "").rpartition(" ")
+            profile = {
+                "first_name": first,
+                "last_name": last,
+                "dob": dob,
+                "postcode": postcode,
+                "street": street,
+                "city": city,
+            }
+            found[key] = (profile, defaultdict(list))
+        if kind is not None:
+            found[key][1][kind].append(value)
     return found
 
 

@@ -194,3 +194,11 @@ def test_hard_conflicts_and_missing_person_evidence_block_auto_merges() -> None:
     # (Without a given name even the phone counts as "shared": only the account lifts it.)
     assert not allowed(first_name=None, dob=None, account_number=None)
     assert allowed(first_name=None, dob=None)
+
+
+def test_compiled_levels_equal_the_predicates_plain_tests(scored: Any) -> None:
+    _model, left, right, _rows = scored
+    for a in left:
+        for b in right:
+            for c in CUSTOMER_SPEC.comparisons:
+                assert c.level_index(a, b) == c.level_index_reference(a, b)
