@@ -20,11 +20,24 @@ def _who(actor: User | None, method: str) -> str:
 
 def customer_merged(merge: Merge, actor: User | None) -> Event:
     # imported here: the timeline's ingest imports customers.services, which imports us
-    from loxodon.timeline.services import record_event
+    from loxodon.timeline.services import record_events
+
+    return record_events([_merged_event(merge, actor)])[0]
+
+
+def customers_merged(merges: list[Merge], actor: User | None) -> list[Event]:
+    """One `customer_merged` event per merge, written in bulk (`merge_clusters`)."""
+    from loxodon.timeline.services import record_events
+
+    return record_events([_merged_event(merge, actor) for merge in merges])
+
+
+def _merged_event(merge: Merge, actor: User | None) -> Event:
+    from loxodon.timeline.services import own_event
 
     absorbed = merge.absorbed
     score = f", score {merge.score:.3f}" if merge.score is not None else ""
-    return record_event(
+    return own_event(
         customer_id=merge.survivor_id,
         kind="customer_merged",
         summary=f"Merged with {absorbed.name} ({merge.get_method_display().lower()}{score})",

@@ -7,15 +7,21 @@ which rows point at a customer, how to move them and back, and the survivorship 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from loxodon.core.errors import Conflict
-from loxodon.customers.models import Customer, Identity
+from loxodon.customers.models import Customer, Identity, MatchReview, Merge
+
+if TYPE_CHECKING:
+    from loxodon.org.models import User
 
 #: Profile fields decided by survivorship when two customers merge.
 PROFILE_FIELDS = (
@@ -319,3 +325,208 @@ def survivor_id_of(customer_id: uuid.UUID) -> uuid.UUID:
             return current
         seen.add(parent)
         current = parent
+
+
+# --- bulk merges (merge_clusters) ----------------------------------------------------------------
+
+
+@dataclass
+class ClusterMerge:
+    """One survivor and the records it absorbs, in order, each with its match score."""
+
+    survivor: Customer
+    absorbed: list[tuple[Customer, float | None]]
+
+
+def _case_on(field: str, targets: dict[uuid.UUID, uuid.UUID]) -> models.Case:
+    """CASE <field> WHEN old THEN new ...: re-points many owners in one UPDATE."""
+    return models.Case(
+        *(models.When(**{field: old}, then=models.Value(new)) for old, new in targets.items()),
+        output_field=models.UUIDField(),
+    )
+
+
+def _ordered_ids(n: int) -> list[uuid.UUID]:
+    """n random ids in ascending order: merges of one survivor written in the same instant
+    sort by id in the order they were made (unmerge undoes newest first)."""
+    return sorted(uuid.uuid4() for _ in range(n))
+
+
+def merge_in_bulk(
+    clusters: list[ClusterMerge], *, by: User | None, reason: str, method: str
+) -> list[Merge]:
+    """Merge several clusters with a fixed number of queries; what sequential merges would do.
+
+    Every customer is locked and live, each appears once. The merges of a cluster are worked
+    out in memory one after the other, exactly as `merge_customers` makes them (identifiers
+    de-duplicated against what the survivor has by then, survivorship against its profile by
+    then); then rows are fetched per relation for all absorbed records at once and written
+    with one statement per relation. Callers hold the locks inside a transaction; a unique
+    constraint that a move would break raises IntegrityError (the caller falls back).
+    """
+    from loxodon.customers import events as customer_events
+
+    if not clusters:
+        return []
+    now = timezone.now()
+    survivor_ids = [c.survivor.pk for c in clusters]
+    absorbed_ids = [a.pk for c in clusters for a, _ in c.absorbed]
+    owner_of = {a.pk: c.survivor.pk for c in clusters for a, _ in c.absorbed}
+
+    identities: dict[uuid.UUID, list[Identity]] = defaultdict(list)
+    for identity in Identity.objects.filter(
+        customer_id__in=[*survivor_ids, *absorbed_ids]
+    ).order_by("created_at", "id"):
+        identities[identity.customer_id].append(identity)
+    every = relations()
+    rows: dict[str, dict[uuid.UUID, list[Any]]] = {}
+    for relation in every:
+        if relation.label == IDENTITY_LABEL:
+            continue
+        found: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        qs = relation.model._default_manager.filter(**{f"{relation.field}__in": absorbed_ids})
+        for owner, pk in qs.values_list(relation.field, "pk"):
+            found[owner].append(pk)
+        rows[relation.label] = found
+
+    merges: list[Merge] = []
+    delete_identities: list[uuid.UUID] = []
+    verify_identities: list[uuid.UUID] = []
+    moving: dict[str, list[Any]] = defaultdict(list)
+    targets: dict[str, dict[uuid.UUID, uuid.UUID]] = defaultdict(dict)
+    for cluster in clusters:
+        survivor = cluster.survivor
+        mine = {(i.kind, i.value): i for i in identities[survivor.pk]}
+        for (absorbed, score), merge_id in zip(
+            cluster.absorbed, _ordered_ids(len(cluster.absorbed)), strict=True
+        ):
+            merge = Merge(
+                id=merge_id,
+                survivor=survivor,
+                absorbed=absorbed,
+                method=method,
+                merged_by=by,
+                reason=reason,
+                score=score,
+                survivor_before=profile_snapshot(survivor),
+                absorbed_before=profile_snapshot(absorbed),
+            )
+            # identifiers: as identity_plan + move_everything would see them now
+            moved: dict[str, list[str]] = {}
+            removed: list[dict[str, Any]] = []
+            verified_before: dict[str, bool] = {}
+            moved_identities = []
+            for identity in identities[absorbed.pk]:
+                twin = mine.get((identity.kind, identity.value))
+                if twin is None:
+                    moved_identities.append(identity)
+                    continue
+                removed.append(row_snapshot(identity))
+                delete_identities.append(identity.pk)
+                if identity.verified and not twin.verified:
+                    verified_before[str(twin.pk)] = twin.verified
+                    twin.verified = True
+                    verify_identities.append(twin.pk)
+            for identity in moved_identities:
+                identity.customer_id = survivor.pk
+                mine[(identity.kind, identity.value)] = identity
+            for relation in every:
+                if relation.label == IDENTITY_LABEL:
+                    ids = [i.pk for i in moved_identities]
+                else:
+                    ids = rows[relation.label].get(absorbed.pk, [])
+                if ids:
+                    moved[relation.label] = [str(pk) for pk in ids]
+                    moving[relation.label].extend(ids)
+                    targets[relation.label][absorbed.pk] = survivor.pk
+            merge.moved = moved
+            merge.survivor_before["identities_verified"] = verified_before
+            merge.absorbed_before["identities_removed"] = removed
+            _apply_survivorship(survivor, absorbed, merge, now)
+            merges.append(merge)
+
+    # writes: identifiers first, then every other relation, events last (move order)
+    if delete_identities:
+        Identity.objects.filter(pk__in=delete_identities).delete()
+    if verify_identities:
+        Identity.objects.filter(pk__in=verify_identities).update(verified=True)
+    for relation in every:
+        moving_ids = moving.get(relation.label)
+        if not moving_ids:
+            continue
+        qs = relation.model._default_manager.filter(pk__in=moving_ids)
+        to = targets[relation.label]
+        if relation.label == EVENT_LABEL:
+            qs.move_to_customers_for_merge(to)  # type: ignore[attr-defined]
+        else:
+            qs.update(**{relation.field: _case_on(relation.field, to)})
+    Customer.objects.bulk_update(
+        [c.survivor for c in clusters],
+        [
+            *(attname_of(f) for f in PROFILE_FIELDS),
+            "profile_history",
+            "profile_verified",
+            "profile_updated_at",
+            "updated_at",
+        ],
+    )
+    Customer.objects.filter(pk__in=absorbed_ids).update(
+        merged_into_id=_case_on("id", owner_of), updated_at=now
+    )
+    for c in clusters:
+        for absorbed, _ in c.absorbed:
+            absorbed.merged_into_id = c.survivor.pk
+            absorbed.updated_at = now
+    Merge.objects.bulk_create(merges)
+
+    # reviews: of an absorbed record with its survivor → merged; with anyone else → obsolete
+    merge_of = {(m.absorbed_id, m.survivor_id): m for m in merges}
+    pending = MatchReview.objects.filter(
+        Q(customer_a_id__in=absorbed_ids) | Q(customer_b_id__in=absorbed_ids),
+        status=MatchReview.Status.PENDING,
+    )
+    obsolete: list[uuid.UUID] = []
+    decided: list[MatchReview] = []
+    for review in pending:
+        a, b = review.customer_a_id, review.customer_b_id
+        decision = merge_of.get((a, b)) or merge_of.get((b, a))
+        if decision is None:
+            obsolete.append(review.pk)
+            continue
+        review.status = MatchReview.Status.MERGED
+        review.merge = decision
+        review.decided_by = by
+        review.decided_at = now
+        decided.append(review)
+    if obsolete:
+        MatchReview.objects.filter(pk__in=obsolete).update(status=MatchReview.Status.OBSOLETE)
+    if decided:
+        MatchReview.objects.bulk_update(decided, ["status", "merge", "decided_by", "decided_at"])
+    customer_events.customers_merged(merges, by)
+    return merges
+
+
+def _apply_survivorship(
+    survivor: Customer, absorbed: Customer, merge: Merge, now: datetime
+) -> None:
+    """What merge_customers does to both profiles, in memory (same rules, same history)."""
+    outcomes = survivorship(survivor, absorbed)
+    history = list(survivor.profile_history or []) + list(absorbed.profile_history or [])
+    for o in outcomes:
+        if o.losing_value is not None:
+            history.append(
+                {
+                    "field": o.field,
+                    "value": o.losing_value,
+                    "merge_id": str(merge.pk),
+                    "at": now.isoformat(),
+                    "from_customer": str(o.losing_customer),
+                }
+            )
+        attname = attname_of(o.field)
+        setattr(survivor, attname, column_value(attname, o.after))
+    survivor.profile_history = history
+    survivor.profile_verified = survivor.profile_verified or absorbed.profile_verified
+    stamps = [t for t in (survivor.profile_updated_at, absorbed.profile_updated_at) if t]
+    survivor.profile_updated_at = max(stamps) if stamps else None
+    survivor.updated_at = now

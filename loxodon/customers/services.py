@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -569,3 +569,166 @@ def decide_review(
         verb = "were" if len(merged_meanwhile) > 1 else "was"
         raise Conflict(f"{names} {verb} merged into another customer meanwhile: nothing to decide")
     return review
+
+
+# --- Bulk merges: batch linkage (ADR 0011, "Bulk merges"). ----------------------------------------
+
+#: Absorbed records per transaction in `merge_clusters`.
+BULK_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class SkippedMerge:
+    """An absorbed record `merge_clusters` did not merge, and why (the single merge's error)."""
+
+    absorbed_id: uuid.UUID
+    survivor_id: uuid.UUID
+    reason: str
+
+
+@dataclass
+class BulkMergeResult:
+    merges: list[Merge] = field(default_factory=list)
+    skipped: list[SkippedMerge] = field(default_factory=list)
+
+
+Cluster = tuple[Customer, Sequence[tuple[Customer, float | None]]]
+
+
+def merge_clusters(
+    clusters: Sequence[Cluster],
+    *,
+    by: User | None,
+    reason: str,
+    method: str = Merge.Method.AUTOMATIC,
+    chunk_size: int = BULK_CHUNK,
+) -> BulkMergeResult:
+    """Many merges at once: each (survivor, [(absorbed, score), ...]) merged in that order.
+
+    The outcome is exactly what one `merge_customers` call per absorbed record would give
+    (same Merge rows, moves, profiles, history, events, review updates; `unmerge` works on
+    each), but written with a fixed number of queries per chunk of about `chunk_size`
+    absorbed records, one transaction per chunk (a cluster is never split). A chunk's
+    customers are locked in id order. An absorbed record already merged (or whose survivor
+    was) is skipped with the reason; if a chunk would break a unique constraint, that chunk is
+    merged one record at a time instead, so the clashing record is skipped with its exact error.
+    """
+    if by is not None:
+        require_supervisor(by, "merging customers needs a supervisor or an admin")
+    reason = _reason(reason)
+    if method not in Merge.Method.values:
+        raise InvalidInput(f"method must be one of {', '.join(Merge.Method.values)}")
+    seen: set[uuid.UUID] = set()
+    for survivor, absorbed in clusters:
+        for c in (survivor, *(a for a, _ in absorbed)):
+            if c.pk in seen:
+                raise InvalidInput(f"customer {c.pk} appears in more than one place")
+            seen.add(c.pk)
+    result = BulkMergeResult()
+    chunk: list[Cluster] = []
+    size = 0
+    for cluster in clusters:
+        if chunk and size + len(cluster[1]) > chunk_size:
+            _merge_chunk(chunk, by, reason, method, result)
+            chunk, size = [], 0
+        chunk.append(cluster)
+        size += len(cluster[1])
+    if chunk:
+        _merge_chunk(chunk, by, reason, method, result)
+    return result
+
+
+def _merge_chunk(
+    chunk: list[Cluster], by: User | None, reason: str, method: str, result: BulkMergeResult
+) -> None:
+    try:
+        with transaction.atomic():
+            ids = [
+                c.pk for survivor, absorbed in chunk for c in (survivor, *(a for a, _ in absorbed))
+            ]
+            no_key = connection.features.has_select_for_no_key_update
+            rows = Customer.objects.select_for_update(no_key=no_key).filter(pk__in=ids)
+            locked = {c.pk: c for c in rows.order_by("pk")}
+            work: list[merging.ClusterMerge] = []
+            for survivor, absorbed in chunk:
+                kept = locked.get(survivor.pk)
+                todo = []
+                for a, score in absorbed:
+                    gone = locked.get(a.pk)
+                    problem = _bulk_refusal(gone, kept, a.pk, survivor.pk)
+                    if gone is None or problem:
+                        result.skipped.append(SkippedMerge(a.pk, survivor.pk, problem))
+                    else:
+                        todo.append((gone, score))
+                if kept is not None and todo:
+                    work.append(merging.ClusterMerge(kept, todo))
+            merges = merging.merge_in_bulk(work, by=by, reason=reason, method=method)
+    except IntegrityError:
+        _merge_one_by_one(chunk, by, reason, method, result)
+        return
+    result.merges.extend(merges)
+
+
+def _bulk_refusal(
+    absorbed: Customer | None,
+    survivor: Customer | None,
+    absorbed_id: uuid.UUID,
+    survivor_id: uuid.UUID,
+) -> str:
+    """Why merge_customers would refuse this pair ("" if it would not), in its words."""
+    if absorbed is None:
+        return f"no customer with id '{absorbed_id}'"
+    if survivor is None:
+        return f"no customer with id '{survivor_id}'"
+    if absorbed.pk == survivor.pk:
+        return "cannot merge a customer into itself"
+    for c in (absorbed, survivor):
+        if c.merged_into_id is not None:
+            return f"customer '{c.name}' ({c.pk}) was already merged into '{c.merged_into_id}'"
+    return ""
+
+
+def _merge_one_by_one(
+    chunk: list[Cluster], by: User | None, reason: str, method: str, result: BulkMergeResult
+) -> None:
+    for survivor, absorbed in chunk:
+        for a, score in absorbed:
+            try:
+                merge = merge_customers(
+                    survivor=survivor, absorbed=a, by=by, reason=reason, method=method, score=score
+                )
+            except (Conflict, InvalidInput, NotFound) as exc:
+                result.skipped.append(SkippedMerge(a.pk, survivor.pk, str(exc)))
+            else:
+                result.merges.append(merge)
+
+
+def choose_survivors(groups: Sequence[Sequence[Customer]]) -> list[tuple[Customer, list[Customer]]]:
+    """`choose_survivor` applied across each group, for many groups with two counting queries.
+
+    Returns (survivor, the others in their given order) per group.
+    """
+    from django.db.models import Count
+
+    from loxodon.cases.models import Case
+    from loxodon.timeline.models import Event
+
+    ids = [c.pk for group in groups for c in group]
+    activity: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
+    for model in (Event, Case):
+        counts = (
+            model._default_manager.filter(customer_id__in=ids)
+            .order_by()
+            .values_list("customer_id")
+            .annotate(n=Count("pk"))
+        )
+        for customer_id, n in counts:
+            activity[customer_id] += n
+    out = []
+    for group in groups:
+        survivor = min(
+            group,
+            key=lambda c: (not c.profile_verified, -activity[c.pk], c.created_at, str(c.pk)),
+        )
+        out.append((survivor, [c for c in group if c.pk != survivor.pk]))
+    return out

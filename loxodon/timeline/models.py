@@ -31,6 +31,21 @@ class EventQuerySet(models.QuerySet["Event"]):
         """
         return super().update(customer_id=customer_id)
 
+    def move_to_customers_for_merge(self, targets: dict[Any, Any]) -> int:
+        """The bulk sibling of `move_to_customer_for_merge` (`customers.merge_clusters`):
+        each event of these rows goes to `targets[its current customer id]`, in one UPDATE.
+
+        Same rules: called only by `loxodon.customers.merging`, which records which events
+        moved; content, times and fingerprints stay.
+        """
+        if not targets:
+            return 0
+        to = models.Case(
+            *(models.When(customer_id=old, then=models.Value(new)) for old, new in targets.items()),
+            output_field=models.UUIDField(),
+        )
+        return super().update(customer_id=to)
+
 
 class Event(models.Model):
     """Something that happened with a customer, on any channel, at any site.

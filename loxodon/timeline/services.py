@@ -440,12 +440,50 @@ def record_event(
     occurred_at: datetime | None = None,
 ) -> Event:
     """An event written by one of Loxodon's own services (case work, notes, assets)."""
+    event = own_event(
+        customer_id=customer_id,
+        kind=kind,
+        summary=summary,
+        channel=channel,
+        actor=actor,
+        case_id=case_id,
+        site=site,
+        body=body,
+        payload=payload,
+        occurred_at=occurred_at,
+    )
+    event.save(force_insert=True)
+    _publish_on_commit([event])
+    return event
+
+
+def record_events(events: list[Event]) -> list[Event]:
+    """Many events built by `own_event`, written in one bulk insert (bulk merges)."""
+    Event.objects.bulk_create(events, batch_size=500)
+    _publish_on_commit(events)
+    return events
+
+
+def own_event(
+    *,
+    customer_id: uuid.UUID,
+    kind: str,
+    summary: str,
+    channel: str = Channel.SYSTEM,
+    actor: User | None = None,
+    case_id: uuid.UUID | None = None,
+    site: Site | None = None,
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """An unsaved event of one of Loxodon's own services: `record_event` or `record_events`."""
     if kind not in KINDS:
         raise ValueError(f"unregistered event kind {kind!r}")
     payload = payload or {}
     external_id = uuid.uuid4().hex
     raw = json.dumps([kind, summary, body, payload], sort_keys=True, default=str)
-    event = Event.objects.create(
+    return Event(
         customer_id=customer_id,
         occurred_at=occurred_at or timezone.now(),
         channel=channel,
@@ -461,8 +499,6 @@ def record_event(
         external_id=external_id,
         content_hash=hashlib.sha256(raw.encode()).hexdigest(),
     )
-    _publish_on_commit([event])
-    return event
 
 
 # Events that live: a call, a chat or a web visit is one timeline entry that grows as it happens

@@ -5,7 +5,8 @@
 2. Score with Splink (`engine.link`): the active MatchModel, or train one (stored as a new
    MatchModel) when asked or when there is none.
 3. Apply: each cluster of pairs above the auto threshold (and free of hard conflicts) is merged
-   into one survivor with `services.merge_customers(method=automatic)`, unless a person once
+   into one survivor with `services.merge_clusters(method=automatic)` (the same outcome as one
+   `merge_customers` per absorbed record, written in bulk), unless a person once
    said two of its members are not the same person (then its pairs go to review). Pairs
    between the review and the auto threshold become pending `MatchReview`s, except pairs
    already reviewed or pending. A `LinkageRun` records the figures.
@@ -17,7 +18,7 @@ import resource
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from loxodon.core.errors import Conflict, InvalidInput
+from loxodon.core.errors import InvalidInput
 from loxodon.customers.models import (
     Customer,
     Identity,
@@ -41,6 +42,8 @@ from loxodon.customers.resolution.model import Model, packaged_model
 from loxodon.customers.resolution.spec import CUSTOMER_SPEC
 
 CHUNK = 20_000
+# Customers loaded and merged per `merge_clusters` call (it writes 500 absorbed per transaction).
+MERGE_BATCH = 5_000
 DEFAULT_AUTO = 0.99
 DEFAULT_REVIEW = 0.6
 # Fewer records than this give EM too few pairs to learn from: the packaged model scores them.
@@ -293,6 +296,7 @@ def apply(
         best_edge[b] = max(best_edge[b], p)
 
     merged_together: set[tuple[int, int]] = set()
+    to_merge: list[list[int]] = []
     for group in members.values():
         customers = [ids[u - 1] for u in group]
         if any(
@@ -300,7 +304,8 @@ def apply(
         ):
             outcome.blocked_clusters += 1
             continue  # its pairs stay in `pairs` and are queued for review below
-        merged = _merge_cluster(group, ids, best_edge, run, outcome)
+        to_merge.append(group)
+    for merged in _merge_clusters(to_merge, ids, best_edge, run, outcome):
         for i, u in enumerate(merged):
             for v in merged[i + 1 :]:
                 merged_together.add((min(u, v), max(u, v)))
@@ -337,42 +342,43 @@ def apply(
     outcome.reviews = len(reviews)
 
 
-def _merge_cluster(
-    group: list[int],
+def _merge_clusters(
+    groups: list[list[int]],
     ids: list[uuid.UUID],
     best_edge: dict[int, float],
     run: LinkageRun,
     outcome: Outcome,
-) -> list[int]:
-    """Merge a cluster into one survivor; returns the unique ids that ended up together."""
-    from loxodon.customers.services import choose_survivor, merge_customers
+) -> Iterator[list[int]]:
+    """Merge each cluster into one survivor (`choose_survivor`; the others in unique-id order)
+    with `merge_clusters`, MERGE_BATCH customers at a time; yields the unique ids that ended
+    up together, per cluster."""
+    from loxodon.customers.services import choose_survivors, merge_clusters
 
-    by_id = Customer.objects.in_bulk([ids[u - 1] for u in group])
-    uid_of = {ids[u - 1]: u for u in group}
-    customers = [by_id[ids[u - 1]] for u in sorted(group)]
-    survivor = customers[0]
-    for other in customers[1:]:
-        survivor, _ = choose_survivor(survivor, other)
-    together = [uid_of[survivor.pk]]
-    for absorbed in customers:
-        if absorbed.pk == survivor.pk:
-            continue
-        try:
-            merge = merge_customers(
-                survivor=survivor,
-                absorbed=absorbed,
-                by=None,
-                reason=f"linkage run {run.pk}",
-                method=Merge.Method.AUTOMATIC,
-                score=round(best_edge[uid_of[absorbed.pk]], 6),
-            )
-        except (Conflict, InvalidInput) as exc:
-            outcome.skipped_merges.append(f"{absorbed.pk}: {exc}")
-            continue
-        survivor.refresh_from_db()
-        outcome.merges.append(merge)
-        together.append(uid_of[absorbed.pk])
-    return together
+    start = 0
+    while start < len(groups):
+        end, size = start, 0
+        while end < len(groups) and (end == start or size + len(groups[end]) <= MERGE_BATCH):
+            size += len(groups[end])
+            end += 1
+        part = [sorted(g) for g in groups[start:end]]
+        start = end
+        by_id = Customer.objects.in_bulk([ids[u - 1] for g in part for u in g])
+        uid_of = {ids[u - 1]: u for g in part for u in g}
+        plans = choose_survivors([[by_id[ids[u - 1]] for u in g] for g in part])
+        result = merge_clusters(
+            [
+                (survivor, [(a, round(best_edge[uid_of[a.pk]], 6)) for a in absorbed])
+                for survivor, absorbed in plans
+            ],
+            by=None,
+            reason=f"linkage run {run.pk}",
+            method=Merge.Method.AUTOMATIC,
+        )
+        outcome.merges.extend(result.merges)
+        outcome.skipped_merges.extend(f"{s.absorbed_id}: {s.reason}" for s in result.skipped)
+        merged = {m.absorbed_id for m in result.merges}
+        for survivor, absorbed in plans:
+            yield [uid_of[survivor.pk], *(uid_of[a.pk] for a in absorbed if a.pk in merged)]
 
 
 def summary_rows(outcome: Outcome) -> Iterable[tuple[str, str]]:
