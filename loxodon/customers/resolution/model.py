@@ -74,6 +74,11 @@ class Model:
                     bf = max(float(m), MIN_PROBABILITY) / max(float(u), MIN_PROBABILITY)
                 weights.append(LevelWeight(level.label, bf, math.log2(bf)))
             self.levels.append(weights)
+        self._best = [max(w.weight for w in weights) for weights in self.levels]
+        self._best_total = sum(self._best)
+        names = [c.name for c in spec.comparisons]
+        first = [names.index(n) for n in spec.score_order]
+        self._order = first + [i for i in range(len(names)) if i not in first]
 
     def score_levels(self, levels: list[int] | tuple[int, ...]) -> Score:
         weight = self.prior_weight + sum(
@@ -84,6 +89,27 @@ class Model:
     def score(self, left: Record, right: Record) -> Score:
         """Score two prepared records (see `Spec.prepare_record`)."""
         return self.score_levels(self.spec.level_indexes(left, right))
+
+    def score_at_least(self, left: Record, right: Record, floor: float) -> Score | None:
+        """The score, or None as soon as the pair provably cannot reach probability `floor`.
+
+        Comparisons run in the spec's score order; after each, the weight so far plus the best
+        weight every remaining comparison could add is an upper bound. Exact: a pair that is
+        skipped would have scored below `floor`.
+        """
+        if floor <= 0:
+            return self.score(left, right)
+        floor_weight = math.log2(floor / (1 - floor)) if floor < 1 else math.inf
+        comparisons = self.spec.comparisons
+        levels = [0] * len(comparisons)
+        weight = self.prior_weight + self._best_total
+        for i in self._order:
+            index = comparisons[i].level_index(left, right)
+            levels[i] = index
+            weight += self.levels[i][index].weight - self._best[i]
+            if weight < floor_weight:
+                return None
+        return Score(weight=weight, probability=probability(weight), levels=tuple(levels))
 
     def explain(self, levels: tuple[int, ...] | list[int]) -> list[dict[str, Any]]:
         """Per comparison: field, level label and Bayes factor (for the review page)."""

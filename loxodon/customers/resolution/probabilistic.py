@@ -28,6 +28,9 @@ from loxodon.customers.resolution.base import Candidate, Resolution, ResolutionQ
 from loxodon.customers.resolution.model import Model, Score, load_active_model
 
 MAX_CANDIDATES = 200
+# A number or address held by more customers than this is a switchboard or a family's: the
+# person behind the contact is then found by postcode or birthday, not among its holders.
+MAX_IDENTIFIER_HOLDERS = 30
 CUSTOMER = Customer._meta.db_table
 IDENTITY = Identity._meta.db_table
 # (comparison, level label) agreements of which real time needs one to answer "this customer".
@@ -85,10 +88,13 @@ class ProbabilisticMatcher:
         spec = model.spec
         raw_query = query_record(query)
         left = spec.prepare_record(raw_query)
-        scored = [
-            (model.score(left, spec.prepare_record(customer_record(raw_query, *found))), cid)
-            for cid, found in profiles.items()
-        ]
+        floor = candidate_threshold()
+        scored = []
+        for cid, found in profiles.items():
+            right = spec.prepare_record(customer_record(raw_query, *found))
+            score = model.score_at_least(left, right, floor)
+            if score is not None:  # else it could not reach the candidate threshold
+                scored.append((score, cid))
         return decide(model, scored)
 
 
@@ -146,7 +152,7 @@ def candidates(
         )
         for kind, value in held:
             params += [str(kind), value]
-        params.append(MAX_CANDIDATES)
+        params.append(MAX_IDENTIFIER_HOLDERS)
     if not keys:
         return {}
     kinds = ", ".join("%s" for _ in COMPARED_KINDS)

@@ -598,6 +598,9 @@ class Spec:
     # pair agrees only on what a household shares (surname, address, email). Lifted by
     # veto_lifts[PERSON].
     person_evidence: tuple[str, ...] = ()
+    # Real time evaluates comparisons in this order (cheap and decisive first) and stops as
+    # soon as the pair cannot reach the candidate threshold; default: the spec's order.
+    score_order: tuple[str, ...] = ()
     # Prepared columns whose values are dropped from blocking when this many records share one.
     crowded_limit: int = 0
     crowded_columns: tuple[str, ...] = field(default_factory=tuple)
@@ -846,6 +849,15 @@ CUSTOMER_SPEC = Spec(
         PERSON: (("phone", "exact"), ("account_number", "exact")),
     },
     person_evidence=("first_name", "dob"),
+    score_order=(
+        "email",
+        "phone",
+        "account_number",
+        "last_name",
+        "first_name",
+        "dob",
+        "address",
+    ),
     crowded_limit=20,
     crowded_columns=("email", "phone"),
 )

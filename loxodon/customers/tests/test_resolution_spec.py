@@ -202,3 +202,19 @@ def test_compiled_levels_equal_the_predicates_plain_tests(scored: Any) -> None:
         for b in right:
             for c in CUSTOMER_SPEC.comparisons:
                 assert c.level_index(a, b) == c.level_index_reference(a, b)
+
+
+def test_bounded_scoring_skips_only_pairs_below_the_floor(scored: Any) -> None:
+    model, left, right, _rows = scored
+    skipped = 0
+    for a in left:
+        for b in right:
+            full = model.score(a, b)
+            bounded = model.score_at_least(a, b, 0.5)
+            if bounded is None:
+                skipped += 1
+                assert full.probability < 0.5
+            else:
+                assert bounded.levels == full.levels
+                assert bounded.weight == pytest.approx(full.weight)
+    assert skipped > len(left) * len(right) // 2  # most strangers stop early
