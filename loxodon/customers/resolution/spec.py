@@ -750,6 +750,7 @@ def _first_name() -> Comparison:
             Level("same canonical name (nickname)", Exact("first_name_canonical")),
             Level("Jaro-Winkler >= 0.92", JaroWinklerAtLeast("first_name", 0.92)),
             Level("Jaro-Winkler >= 0.80", JaroWinklerAtLeast("first_name", 0.80)),
+            Level("one letter apart", LevenshteinAtMost("first_name", 1)),
             Level("first and last name swapped", NAMES_SWAPPED),
             Level("else", None, vetoes_auto_merge=True),
         ),
