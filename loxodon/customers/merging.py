@@ -6,6 +6,7 @@ which rows point at a customer, how to move them and back, and the survivorship 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from loxodon.core.bulk import insert_rows, update_rows
 from loxodon.core.errors import Conflict
 from loxodon.customers.models import Customer, Identity, MatchReview, Merge
 
@@ -96,6 +98,7 @@ def relation_for(label: str) -> Relation:
     return Relation(apps.get_model(app_label, model_name), field)
 
 
+@functools.cache
 def attname_of(name: str) -> str:
     """The column attribute of a Customer field ("account" -> "account_id")."""
     field = Customer._meta.get_field(name)
@@ -338,14 +341,6 @@ class ClusterMerge:
     absorbed: list[tuple[Customer, float | None]]
 
 
-def _case_on(field: str, targets: dict[uuid.UUID, uuid.UUID]) -> models.Case:
-    """CASE <field> WHEN old THEN new ...: re-points many owners in one UPDATE."""
-    return models.Case(
-        *(models.When(**{field: old}, then=models.Value(new)) for old, new in targets.items()),
-        output_field=models.UUIDField(),
-    )
-
-
 def _ordered_ids(n: int) -> list[uuid.UUID]:
     """n random ids in ascending order: merges of one survivor written in the same instant
     sort by id in the order they were made (unmerge undoes newest first)."""
@@ -365,20 +360,26 @@ def merge_in_bulk(
     constraint that a move would break raises IntegrityError (the caller falls back).
     """
     from loxodon.customers import events as customer_events
+    from loxodon.timeline.models import Event
 
     if not clusters:
         return []
     now = timezone.now()
     survivor_ids = [c.survivor.pk for c in clusters]
     absorbed_ids = [a.pk for c in clusters for a, _ in c.absorbed]
-    owner_of = {a.pk: c.survivor.pk for c in clusters for a, _ in c.absorbed}
 
-    identities: dict[uuid.UUID, list[Identity]] = defaultdict(list)
-    for identity in Identity.objects.filter(
-        customer_id__in=[*survivor_ids, *absorbed_ids]
-    ).order_by("created_at", "id"):
-        identities[identity.customer_id].append(identity)
+    # identities as plain rows (attname -> value): model instances cost more than the rest
+    columns = [f.attname for f in Identity._meta.concrete_fields]
+    identities: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for values in (
+        Identity.objects.filter(customer_id__in=[*survivor_ids, *absorbed_ids])
+        .order_by("created_at", "id")
+        .values_list(*columns)
+    ):
+        row = dict(zip(columns, values, strict=True))
+        identities[row["customer_id"]].append(row)
     every = relations()
+    labels = [relation.label for relation in every]
     rows: dict[str, dict[uuid.UUID, list[Any]]] = {}
     for relation in every:
         if relation.label == IDENTITY_LABEL:
@@ -392,11 +393,10 @@ def merge_in_bulk(
     merges: list[Merge] = []
     delete_identities: list[uuid.UUID] = []
     verify_identities: list[uuid.UUID] = []
-    moving: dict[str, list[Any]] = defaultdict(list)
-    targets: dict[str, dict[uuid.UUID, uuid.UUID]] = defaultdict(dict)
+    moving: dict[str, list[list[Any]]] = defaultdict(list)  # label -> [[survivor, row pk]]
     for cluster in clusters:
         survivor = cluster.survivor
-        mine = {(i.kind, i.value): i for i in identities[survivor.pk]}
+        mine = {(i["kind"], i["value"]): i for i in identities[survivor.pk]}
         for (absorbed, score), merge_id in zip(
             cluster.absorbed, _ordered_ids(len(cluster.absorbed)), strict=True
         ):
@@ -417,28 +417,27 @@ def merge_in_bulk(
             verified_before: dict[str, bool] = {}
             moved_identities = []
             for identity in identities[absorbed.pk]:
-                twin = mine.get((identity.kind, identity.value))
+                twin = mine.get((identity["kind"], identity["value"]))
                 if twin is None:
                     moved_identities.append(identity)
                     continue
-                removed.append(row_snapshot(identity))
-                delete_identities.append(identity.pk)
-                if identity.verified and not twin.verified:
-                    verified_before[str(twin.pk)] = twin.verified
-                    twin.verified = True
-                    verify_identities.append(twin.pk)
+                removed.append({k: to_json(v) for k, v in identity.items()})  # row_snapshot
+                delete_identities.append(identity["id"])
+                if identity["verified"] and not twin["verified"]:
+                    verified_before[str(twin["id"])] = twin["verified"]
+                    twin["verified"] = True
+                    verify_identities.append(twin["id"])
             for identity in moved_identities:
-                identity.customer_id = survivor.pk
-                mine[(identity.kind, identity.value)] = identity
-            for relation in every:
-                if relation.label == IDENTITY_LABEL:
-                    ids = [i.pk for i in moved_identities]
+                identity["customer_id"] = survivor.pk
+                mine[(identity["kind"], identity["value"])] = identity
+            for label in labels:
+                if label == IDENTITY_LABEL:
+                    ids = [i["id"] for i in moved_identities]
                 else:
-                    ids = rows[relation.label].get(absorbed.pk, [])
+                    ids = rows[label].get(absorbed.pk, [])
                 if ids:
-                    moved[relation.label] = [str(pk) for pk in ids]
-                    moving[relation.label].extend(ids)
-                    targets[relation.label][absorbed.pk] = survivor.pk
+                    moved[label] = [str(pk) for pk in ids]
+                    moving[label].extend([survivor.pk, pk] for pk in ids)
             merge.moved = moved
             merge.survivor_before["identities_verified"] = verified_before
             merge.absorbed_before["identities_removed"] = removed
@@ -451,33 +450,36 @@ def merge_in_bulk(
     if verify_identities:
         Identity.objects.filter(pk__in=verify_identities).update(verified=True)
     for relation in every:
-        moving_ids = moving.get(relation.label)
-        if not moving_ids:
+        moves = moving.get(relation.label)
+        if not moves:
             continue
-        qs = relation.model._default_manager.filter(pk__in=moving_ids)
-        to = targets[relation.label]
         if relation.label == EVENT_LABEL:
-            qs.move_to_customers_for_merge(to)  # type: ignore[attr-defined]
+            Event.objects.move_each_to_customer_for_merge(moves)
         else:
-            qs.update(**{relation.field: _case_on(relation.field, to)})
-    Customer.objects.bulk_update(
-        [c.survivor for c in clusters],
-        [
-            *(attname_of(f) for f in PROFILE_FIELDS),
-            "profile_history",
-            "profile_verified",
-            "profile_updated_at",
-            "updated_at",
-        ],
-    )
-    Customer.objects.filter(pk__in=absorbed_ids).update(
-        merged_into_id=_case_on("id", owner_of), updated_at=now
+            field = relation.model._meta.get_field(relation.field)
+            update_rows(relation.model, [field.attname], moves)  # type: ignore[union-attr]
+    profile = [
+        *(attname_of(f) for f in PROFILE_FIELDS),
+        "profile_history",
+        "profile_verified",
+        "profile_updated_at",
+        "updated_at",
+    ]
+    update_rows(
+        Customer,
+        profile,
+        [[*(getattr(c.survivor, name) for name in profile), c.survivor.pk] for c in clusters],
     )
     for c in clusters:
         for absorbed, _ in c.absorbed:
             absorbed.merged_into_id = c.survivor.pk
             absorbed.updated_at = now
-    Merge.objects.bulk_create(merges)
+    update_rows(
+        Customer,
+        ["merged_into_id", "updated_at"],
+        [[c.survivor.pk, now, a.pk] for c in clusters for a, _ in c.absorbed],
+    )
+    insert_rows(merges)
 
     # reviews: of an absorbed record with its survivor → merged; with anyone else → obsolete
     merge_of = {(m.absorbed_id, m.survivor_id): m for m in merges}
@@ -501,7 +503,11 @@ def merge_in_bulk(
     if obsolete:
         MatchReview.objects.filter(pk__in=obsolete).update(status=MatchReview.Status.OBSOLETE)
     if decided:
-        MatchReview.objects.bulk_update(decided, ["status", "merge", "decided_by", "decided_at"])
+        update_rows(
+            MatchReview,
+            ["status", "merge_id", "decided_by_id", "decided_at"],
+            [[r.status, r.merge_id, r.decided_by_id, r.decided_at, r.pk] for r in decided],
+        )
     customer_events.customers_merged(merges, by)
     return merges
 

@@ -574,7 +574,7 @@ def decide_review(
 # --- Bulk merges: batch linkage (ADR 0011, "Bulk merges"). ----------------------------------------
 
 #: Absorbed records per transaction in `merge_clusters`.
-BULK_CHUNK = 500
+BULK_CHUNK = 1000
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from django.db import models
+from django.db import connection, models
 from uuid6 import uuid7
 
 from loxodon.core.event_types import Channel
@@ -31,20 +31,28 @@ class EventQuerySet(models.QuerySet["Event"]):
         """
         return super().update(customer_id=customer_id)
 
-    def move_to_customers_for_merge(self, targets: dict[Any, Any]) -> int:
+    def move_each_to_customer_for_merge(self, moves: list[list[Any]]) -> None:
         """The bulk sibling of `move_to_customer_for_merge` (`customers.merge_clusters`):
-        each event of these rows goes to `targets[its current customer id]`, in one UPDATE.
+        for each [customer id, event id], that event goes to that customer (one statement,
+        executed for every row).
 
         Same rules: called only by `loxodon.customers.merging`, which records which events
         moved; content, times and fingerprints stay.
         """
-        if not targets:
-            return 0
-        to = models.Case(
-            *(models.When(customer_id=old, then=models.Value(new)) for old, new in targets.items()),
-            output_field=models.UUIDField(),
-        )
-        return super().update(customer_id=to)
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        customer = self.model._meta.get_field("customer")
+        pk = self.model._meta.get_field("id")
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET customer_id = %s WHERE id = %s",  # noqa: S608 (no input)
+                [
+                    [
+                        customer.get_db_prep_save(to, connection),
+                        pk.get_db_prep_value(event_id, connection),
+                    ]
+                    for to, event_id in moves
+                ],
+            )
 
 
 class Event(models.Model):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from pydantic import BaseModel
 
 from loxodon.core import live
+from loxodon.core.bulk import insert_rows
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
 from loxodon.core.event_types import INTERNAL_KINDS, KINDS, Channel
 from loxodon.customers.merging import survivor_id_of
@@ -458,8 +459,8 @@ def record_event(
 
 
 def record_events(events: list[Event]) -> list[Event]:
-    """Many events built by `own_event`, written in one bulk insert (bulk merges)."""
-    Event.objects.bulk_create(events, batch_size=500)
+    """Many events built by `own_event`, written with one prepared statement (bulk merges)."""
+    insert_rows(events)
     _publish_on_commit(events)
     return events
 

@@ -42,7 +42,7 @@ from loxodon.customers.resolution.model import Model, packaged_model
 from loxodon.customers.resolution.spec import CUSTOMER_SPEC
 
 CHUNK = 20_000
-# Customers loaded and merged per `merge_clusters` call (it writes 500 absorbed per transaction).
+# Customers loaded and merged per `merge_clusters` call (it writes 1,000 absorbed per transaction).
 MERGE_BATCH = 5_000
 DEFAULT_AUTO = 0.99
 DEFAULT_REVIEW = 0.6
@@ -362,7 +362,9 @@ def _merge_clusters(
             end += 1
         part = [sorted(g) for g in groups[start:end]]
         start = end
-        by_id = Customer.objects.in_bulk([ids[u - 1] for g in part for u in g])
+        # what choosing survivors needs; merge_clusters re-reads every row under its lock
+        survivor_rule = Customer.objects.only("id", "profile_verified", "created_at")
+        by_id = survivor_rule.in_bulk([ids[u - 1] for g in part for u in g])
         uid_of = {ids[u - 1]: u for g in part for u in g}
         plans = choose_survivors([[by_id[ids[u - 1]] for u in g] for g in part])
         result = merge_clusters(
