@@ -1,19 +1,10 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from loxodon.channels.imports.console import ProgressBar, finish
-from loxodon.channels.imports.mapping import load_mapping
+from loxodon.channels.imports.command import ImportCommand, ImportService
 from loxodon.channels.imports.services import import_customers
-from loxodon.core.errors import DomainError
-from loxodon.org.selectors import get_site
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Import a centre's customers from its CSV export: one customer per row, known by the "
         "legacy id SITE:legacy_id. Every row is checked first; an invalid row means nothing is "
@@ -21,57 +12,7 @@ class Command(BaseCommand):
         "error report. Re-running the same file changes nothing. Then run `loxodon "
         "link_customers`."
     )
+    noun = "customers"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="the centre's CSV export")
-        parser.add_argument(
-            "--site", required=True, metavar="CODE", help="code of the centre (site)"
-        )
-        parser.add_argument(
-            "--mapping", type=Path, default=None, metavar="map.toml", help="column mapping (TOML)"
-        )
-        parser.add_argument(
-            "--errors",
-            type=Path,
-            default=None,
-            metavar="REPORT.csv",
-            help="error report (default FILE.errors.csv)",
-        )
-        parser.add_argument(
-            "--batch-size", type=int, default=500, metavar="N", help="rows per transaction (500)"
-        )
-        parser.add_argument(
-            "--skip-invalid", action="store_true", help="import the valid rows, report the rest"
-        )
-        parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
-        path: Path = options["file"]
-        err = options.get("stderr") or sys.stderr
-        try:
-            site = get_site(options["site"])
-            mapping = load_mapping(options["mapping"])
-            with ProgressBar(err) as bar:
-                outcome = import_customers(
-                    path=path,
-                    site=site,
-                    mapping=mapping,
-                    batch_size=options["batch_size"],
-                    skip_invalid=options["skip_invalid"],
-                    dry_run=options["dry_run"],
-                    progress=bar,
-                )
-        except DomainError as exc:
-            raise CommandError(exc.detail) from None
-        finish(
-            outcome,
-            what=f"customers of {site.code} from {path.name}",
-            path=path,
-            report=options["errors"],
-            skip_invalid=options["skip_invalid"],
-            dry_run=options["dry_run"],
-            out=options.get("stdout") or sys.stdout,
-            err=err,
-        )
+    def service(self) -> ImportService:
+        return import_customers
