@@ -111,6 +111,7 @@ def run(customers: int, seed: int, db: Path | None, fresh: bool) -> dict[str, An
         "load_seconds": round(load_s, 1),
         "linkage_seconds_total": round(linkage_s, 1),
         "seconds": run.figures.get("seconds", {}),
+        "merge_seconds": run.figures.get("merge_seconds", {}),
         "trained": run.figures.get("trained"),
         "pairs_scored": run.pairs_scored,
         "auto_merged": run.auto_merged,

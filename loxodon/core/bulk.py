@@ -55,3 +55,34 @@ def update_rows(model: type[models.Model], attnames: Sequence[str], rows: list[l
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def rows_where_in(
+    model: type[models.Model],
+    field: str,
+    prepared: Sequence[Any],
+    columns: Sequence[str],
+    order_by: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """SELECT columns FROM model WHERE field IN (prepared) [ORDER BY order_by].
+
+    `prepared` are database values (`get_db_prep_value`), made once by the caller for several
+    tables; results come back through the fields' `to_python` (ids, flags; not for times).
+    """
+    if not prepared:
+        return []
+    fields = _columns(model, columns)
+    where = _columns(model, [field])[0]
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(prepared))
+    sql = f"SELECT {names} FROM {qn(model._meta.db_table)} WHERE {qn(where.column)} IN ({marks})"  # noqa: S608
+    if order_by:
+        sql += " ORDER BY " + ", ".join(qn(_columns(model, [c])[0].column) for c in order_by)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(prepared))
+        raw = cursor.fetchall()
+    return [
+        tuple(None if v is None else f.to_python(v) for f, v in zip(fields, row, strict=True))
+        for row in raw
+    ]

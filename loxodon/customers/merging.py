@@ -7,6 +7,7 @@ which rows point at a customer, how to move them and back, and the survivorship 
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,11 +15,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from loxodon.core.bulk import insert_rows, update_rows
+from loxodon.core.bulk import insert_rows, rows_where_in, update_rows
 from loxodon.core.errors import Conflict
 from loxodon.customers.models import Customer, Identity, MatchReview, Merge
 
@@ -330,6 +331,22 @@ def survivor_id_of(customer_id: uuid.UUID) -> uuid.UUID:
         current = parent
 
 
+class StageTimes:
+    """Seconds per stage of bulk merges, summed over chunks (link_customers reports them)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._last = time.perf_counter()
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] += now - self._last
+        self._last = now
+
+
 # --- bulk merges (merge_clusters) ----------------------------------------------------------------
 
 
@@ -348,7 +365,12 @@ def _ordered_ids(n: int) -> list[uuid.UUID]:
 
 
 def merge_in_bulk(
-    clusters: list[ClusterMerge], *, by: User | None, reason: str, method: str
+    clusters: list[ClusterMerge],
+    *,
+    by: User | None,
+    reason: str,
+    method: str,
+    times: StageTimes | None = None,
 ) -> list[Merge]:
     """Merge several clusters with a fixed number of queries; what sequential merges would do.
 
@@ -368,13 +390,20 @@ def merge_in_bulk(
     survivor_ids = [c.survivor.pk for c in clusters]
     absorbed_ids = [a.pk for c in clusters for a, _ in c.absorbed]
 
-    # identities as plain rows (attname -> value): model instances cost more than the rest
-    columns = [f.attname for f in Identity._meta.concrete_fields]
+    times = times or StageTimes()
+    times.start()
+    # identities as plain rows, only what de-duplication needs (model instances and the other
+    # columns cost more than the rest of the merge); removed copies are snapshotted below
+    # (raw SELECTs with the ids prepared once: building IN lists cost more than running them)
+    customer_pk = Customer._meta.get_field("id")
+    prepared = {
+        pk: customer_pk.get_db_prep_value(pk, connection) for pk in (*survivor_ids, *absorbed_ids)
+    }
+    absorbed_prepared = [prepared[pk] for pk in absorbed_ids]
+    columns = ["id", "customer_id", "kind", "value", "verified"]
     identities: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for values in (
-        Identity.objects.filter(customer_id__in=[*survivor_ids, *absorbed_ids])
-        .order_by("created_at", "id")
-        .values_list(*columns)
+    for values in rows_where_in(
+        Identity, "customer_id", list(prepared.values()), columns, ("created_at", "id")
     ):
         row = dict(zip(columns, values, strict=True))
         identities[row["customer_id"]].append(row)
@@ -385,11 +414,14 @@ def merge_in_bulk(
         if relation.label == IDENTITY_LABEL:
             continue
         found: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        qs = relation.model._default_manager.filter(**{f"{relation.field}__in": absorbed_ids})
-        for owner, pk in qs.values_list(relation.field, "pk"):
+        meta = relation.model._meta
+        fk = meta.get_field(relation.field).attname  # type: ignore[union-attr]
+        pk_attname = meta.pk.attname
+        for owner, pk in rows_where_in(relation.model, fk, absorbed_prepared, [fk, pk_attname]):
             found[owner].append(pk)
         rows[relation.label] = found
 
+    times.lap("read")
     merges: list[Merge] = []
     delete_identities: list[uuid.UUID] = []
     verify_identities: list[uuid.UUID] = []
@@ -421,7 +453,7 @@ def merge_in_bulk(
                 if twin is None:
                     moved_identities.append(identity)
                     continue
-                removed.append({k: to_json(v) for k, v in identity.items()})  # row_snapshot
+                removed.append({"id": identity["id"]})  # the full row_snapshot below
                 delete_identities.append(identity["id"])
                 if identity["verified"] and not twin["verified"]:
                     verified_before[str(twin["id"])] = twin["verified"]
@@ -444,11 +476,17 @@ def merge_in_bulk(
             _apply_survivorship(survivor, absorbed, merge, now)
             merges.append(merge)
 
+    times.lap("plan")
     # writes: identifiers first, then every other relation, events last (move order)
     if delete_identities:
+        full = {i.pk: row_snapshot(i) for i in Identity.objects.filter(pk__in=delete_identities)}
+        for merge in merges:
+            removed = merge.absorbed_before["identities_removed"]
+            removed[:] = [full[entry["id"]] for entry in removed]
         Identity.objects.filter(pk__in=delete_identities).delete()
     if verify_identities:
         Identity.objects.filter(pk__in=verify_identities).update(verified=True)
+    times.lap("identities")
     for relation in every:
         moves = moving.get(relation.label)
         if not moves:
@@ -458,6 +496,7 @@ def merge_in_bulk(
         else:
             field = relation.model._meta.get_field(relation.field)
             update_rows(relation.model, [field.attname], moves)  # type: ignore[union-attr]
+    times.lap("moves")
     profile = [
         *(attname_of(f) for f in PROFILE_FIELDS),
         "profile_history",
@@ -470,6 +509,7 @@ def merge_in_bulk(
         profile,
         [[*(getattr(c.survivor, name) for name in profile), c.survivor.pk] for c in clusters],
     )
+    times.lap("survivors")
     for c in clusters:
         for absorbed, _ in c.absorbed:
             absorbed.merged_into_id = c.survivor.pk
@@ -479,8 +519,10 @@ def merge_in_bulk(
         ["merged_into_id", "updated_at"],
         [[c.survivor.pk, now, a.pk] for c in clusters for a, _ in c.absorbed],
     )
+    times.lap("absorbed")
     insert_rows(merges)
 
+    times.lap("merge_rows")
     # reviews: of an absorbed record with its survivor → merged; with anyone else → obsolete
     merge_of = {(m.absorbed_id, m.survivor_id): m for m in merges}
     pending = MatchReview.objects.filter(
@@ -508,7 +550,9 @@ def merge_in_bulk(
             ["status", "merge_id", "decided_by_id", "decided_at"],
             [[r.status, r.merge_id, r.decided_by_id, r.decided_at, r.pk] for r in decided],
         )
+    times.lap("reviews")
     customer_events.customers_merged(merges, by)
+    times.lap("events")
     return merges
 
 

@@ -602,6 +602,7 @@ def merge_clusters(
     reason: str,
     method: str = Merge.Method.AUTOMATIC,
     chunk_size: int = BULK_CHUNK,
+    times: merging.StageTimes | None = None,
 ) -> BulkMergeResult:
     """Many merges at once: each (survivor, [(absorbed, score), ...]) merged in that order.
 
@@ -629,20 +630,27 @@ def merge_clusters(
     size = 0
     for cluster in clusters:
         if chunk and size + len(cluster[1]) > chunk_size:
-            _merge_chunk(chunk, by, reason, method, result)
+            _merge_chunk(chunk, by, reason, method, result, times)
             chunk, size = [], 0
         chunk.append(cluster)
         size += len(cluster[1])
     if chunk:
-        _merge_chunk(chunk, by, reason, method, result)
+        _merge_chunk(chunk, by, reason, method, result, times)
     return result
 
 
 def _merge_chunk(
-    chunk: list[Cluster], by: User | None, reason: str, method: str, result: BulkMergeResult
+    chunk: list[Cluster],
+    by: User | None,
+    reason: str,
+    method: str,
+    result: BulkMergeResult,
+    times: merging.StageTimes | None,
 ) -> None:
+    times = times or merging.StageTimes()
     try:
         with transaction.atomic():
+            times.start()
             ids = [
                 c.pk for survivor, absorbed in chunk for c in (survivor, *(a for a, _ in absorbed))
             ]
@@ -662,7 +670,9 @@ def _merge_chunk(
                         todo.append((gone, score))
                 if kept is not None and todo:
                     work.append(merging.ClusterMerge(kept, todo))
-            merges = merging.merge_in_bulk(work, by=by, reason=reason, method=method)
+            times.lap("lock")
+            merges = merging.merge_in_bulk(work, by=by, reason=reason, method=method, times=times)
+        times.lap("commit")
     except IntegrityError:
         _merge_one_by_one(chunk, by, reason, method, result)
         return

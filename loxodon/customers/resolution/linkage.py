@@ -352,8 +352,10 @@ def _merge_clusters(
     """Merge each cluster into one survivor (`choose_survivor`; the others in unique-id order)
     with `merge_clusters`, MERGE_BATCH customers at a time; yields the unique ids that ended
     up together, per cluster."""
+    from loxodon.customers.merging import StageTimes
     from loxodon.customers.services import choose_survivors, merge_clusters
 
+    times = StageTimes()
     start = 0
     while start < len(groups):
         end, size = start, 0
@@ -364,9 +366,11 @@ def _merge_clusters(
         start = end
         # what choosing survivors needs; merge_clusters re-reads every row under its lock
         survivor_rule = Customer.objects.only("id", "profile_verified", "created_at")
+        times.start()
         by_id = survivor_rule.in_bulk([ids[u - 1] for g in part for u in g])
         uid_of = {ids[u - 1]: u for g in part for u in g}
         plans = choose_survivors([[by_id[ids[u - 1]] for u in g] for g in part])
+        times.lap("choose survivors")
         result = merge_clusters(
             [
                 (survivor, [(a, round(best_edge[uid_of[a.pk]], 6)) for a in absorbed])
@@ -375,12 +379,15 @@ def _merge_clusters(
             by=None,
             reason=f"linkage run {run.pk}",
             method=Merge.Method.AUTOMATIC,
+            times=times,
         )
         outcome.merges.extend(result.merges)
         outcome.skipped_merges.extend(f"{s.absorbed_id}: {s.reason}" for s in result.skipped)
         merged = {m.absorbed_id for m in result.merges}
         for survivor, absorbed in plans:
             yield [uid_of[survivor.pk], *(uid_of[a.pk] for a in absorbed if a.pk in merged)]
+    # where the merging time went (seconds per stage, all chunks together)
+    run.figures["merge_seconds"] = {k: round(v, 2) for k, v in times.seconds.items()}
 
 
 def summary_rows(outcome: Outcome) -> Iterable[tuple[str, str]]:
