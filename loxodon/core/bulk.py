@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+
+def _connection() -> BaseDatabaseWrapper:
+    """The default connection itself: `django.db.connection` is a proxy that looks the
+    connection up again on every attribute access (millions of times in a bulk merge)."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def _columns(model: type[models.Model], attnames: Sequence[str]) -> list[models.Field[Any, Any]]:
@@ -21,6 +28,7 @@ def _columns(model: type[models.Model], attnames: Sequence[str]) -> list[models.
 
 def insert_rows(objs: Sequence[models.Model]) -> None:
     """INSERT every object (all concrete columns; auto_now/auto_now_add filled as on save)."""
+    connection = _connection()
     if not objs:
         return
     model = type(objs[0])
@@ -39,6 +47,7 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
 
 def update_rows(model: type[models.Model], attnames: Sequence[str], rows: list[list[Any]]) -> None:
     """UPDATE model SET attnames = row[:-1] WHERE pk = row[-1], for every row."""
+    connection = _connection()
     if not rows:
         return
     columns = _columns(model, attnames)
@@ -69,6 +78,7 @@ def rows_where_in(
     `prepared` are database values (`get_db_prep_value`), made once by the caller for several
     tables; results come back through the fields' `to_python` (ids, flags; not for times).
     """
+    connection = _connection()
     if not prepared:
         return []
     fields = _columns(model, columns)
