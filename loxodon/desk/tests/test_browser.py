@@ -293,7 +293,11 @@ def test_search_is_keyboard_friendly_and_pages_look_right(
     screenshot(page, "customer-360-1024")
     # below 1200 px the navigation folds into the menu button
     page.get_by_role("button", name="Toggle navigation").click()
-    page.get_by_role("button", name="Kim Test").click()
+    # wait for the fold-out to finish: a click during Bootstrap's transition can be lost
+    page.locator("#nav.collapse.show").wait_for()
+    account = page.get_by_role("button", name="Kim Test")
+    account.click()
+    expect(account).to_have_attribute("aria-expanded", "true")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     screenshot(page, "login")
