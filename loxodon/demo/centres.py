@@ -21,7 +21,7 @@ CENTRES = ("leeds", "bradford", "york", "hull", "sheffield")
 
 CUSTOMER_COLUMNS = (
     "legacy_id", "first_name", "last_name", "email", "phone", "dob",
-    "street", "city", "postcode", "account_number",
+    "street", "city", "postcode", "account_number", "company",
 )  # fmt: skip
 
 # Bradford's system exports its own headers and day-first dates.
@@ -36,6 +36,7 @@ BRADFORD_HEADERS = {
     "city": "Town",
     "postcode": "PostCode",
     "account_number": "AcctRef",
+    "company": "Firm",
 }
 BRADFORD_MAPPING = (
     "# Bradford's export: its own headers, dates written day/month/year.\n"
@@ -58,27 +59,29 @@ class LegacyRecord:
     city: str
     postcode: str
     account_number: str = ""
+    company: str = ""
 
 
+HAULAGE = "Hargreaves Haulage Ltd"
 THOMAS, SON, NAMESAKE = "thomas-hargreaves", "tom-hargreaves-junior", "thomas-hargreaves-york"
 
 RECORDS: tuple[LegacyRecord, ...] = (
     # The transport customer, spelled five ways.
     LegacyRecord("leeds", "L-1001", THOMAS, "Thomas", "Hargreaves",
                  "thomas@hargreaves-haulage.example", "0113 496 0101", "1971-04-12",
-                 "14 Canal Wharf", "Leeds", "LS1 4AB", "HH-4471"),
+                 "14 Canal Wharf", "Leeds", "LS1 4AB", "HH-4471", HAULAGE),
     LegacyRecord("bradford", "B77", THOMAS, "Thomas", "Hargreaves",
                  "thomas@hargreaves-haulage.example", "+44 113 496 0101", "1971-04-12",
-                 "14 Canal Wharf", "Leeds", "LS14AB", "BD-20931"),
+                 "14 Canal Wharf", "Leeds", "LS14AB", "BD-20931", HAULAGE),
     LegacyRecord("york", "Y-0042", THOMAS, "Thomas", "Hargreave",
                  "thomas@hargreaves-haulage.example", "01134960101", "1971-04-12",
-                 "14 Canal Warf", "Leeds", "LS1 4AB", ""),
+                 "14 Canal Warf", "Leeds", "LS1 4AB", "", "Hargreaves Haulage LTD"),
     LegacyRecord("hull", "H/3310", THOMAS, "Hargreaves", "Thomas",
                  "thomas@hargreaves-haulage.example", "0113 496 0101", "1971-04-12",
-                 "14 Canal Wharf", "Leeds", "LS1 4AB", "HU-778"),
+                 "14 Canal Wharf", "Leeds", "LS1 4AB", "HU-778", HAULAGE.upper()),
     LegacyRecord("sheffield", "S-9001", THOMAS, "Thomas", "Hargreaves",
                  "thomas@hargreaves-haulage.example", "0113 496 0199", "1971-04-12",
-                 "14 Canal Wharf", "Leeds", "LS1 4AB", ""),
+                 "14 Canal Wharf", "Leeds", "LS1 4AB", "", HAULAGE),
     # His son: same name, same address, the family's email — a different person.
     LegacyRecord("leeds", "L-1002", SON, "Thomas", "Hargreaves",
                  "thomas@hargreaves-haulage.example", "07700 900411", "1998-09-30",
@@ -96,7 +99,7 @@ RECORDS: tuple[LegacyRecord, ...] = (
                  "22 Park Row", "Leeds", "LS1 5JL", ""),
     LegacyRecord("hull", "H/3311", "owen-pritchard", "Owen", "Pritchard",
                  "owen@pritchard-freight.example", "01482 496 771", "1979-06-21",
-                 "5 Humber Dock Street", "Hull", "HU1 1TA", ""),
+                 "5 Humber Dock Street", "Hull", "HU1 1TA", "", "Pritchard Freight"),
     LegacyRecord("sheffield", "S-9002", "grace-oduya", "Grace", "Oduya",
                  "grace.oduya@example.org", "0114 496 0872", "1990-01-15",
                  "8 Division Street", "Sheffield", "S1 4GF", ""),
@@ -139,7 +142,7 @@ def _customers_csv(centre: str) -> str:
             year, month, day = dob.split("-")
             dob = f"{day}/{month}/{year}"
         row = (r.legacy_id, r.first_name, r.last_name, r.email, r.phone, dob, r.street, r.city)
-        writer.writerow((*row, r.postcode, r.account_number))
+        writer.writerow((*row, r.postcode, r.account_number, r.company))
     return out.getvalue()
 
 
@@ -191,9 +194,27 @@ def seed_centres(folder: Path) -> dict[str, int]:
     """
     from loxodon.channels.imports.mapping import load_mapping
     from loxodon.channels.imports.services import import_customers, import_events
+    from loxodon.customers.models import Account
     from loxodon.customers.resolution.linkage import run_linkage
     from loxodon.org.models import Site
 
+    # The business behind the story: what every centre's agent should know about it.
+    Account.objects.get_or_create(
+        name=HAULAGE,
+        defaults={
+            "industry": "Road haulage",
+            "size": Account.Size.MEDIUM,
+            "notes": "Ships through most Yorkshire centres; pallets and full loads, often urgent.",
+            "key_contacts": [
+                {
+                    "name": "Thomas Hargreaves",
+                    "role": "Managing director",
+                    "email": "thomas@hargreaves-haulage.example",
+                    "phone": "0113 496 0101",
+                }
+            ],
+        },
+    )
     imported = shipments = 0
     for export in centre_exports(folder):
         site = Site.objects.get(code=export.centre)

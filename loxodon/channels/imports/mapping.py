@@ -44,6 +44,7 @@ CUSTOMER_COLUMNS = (
     "city",
     "postcode",
     "account_number",
+    "company",  # optional: the business the customer belongs to (an Account, by name)
 )
 EVENT_COLUMNS = (
     "legacy_id",

@@ -216,12 +216,15 @@ class CustomerRow:
     email: str
     phone: str
     account_number: str
+    company: str = ""  # the business account's name, if the centre records one
 
     def values(self) -> dict[str, str]:
         """The normalised row as JSON-ready strings (stored, and fingerprinted)."""
         out = {f: getattr(self, f) for f in (*PROFILE_FIELDS, *IDENTITY_FIELDS)}
         out["date_of_birth"] = self.date_of_birth.isoformat() if self.date_of_birth else ""
         out["legacy_key"] = self.legacy_key
+        if self.company:  # only when given: files without the column keep their fingerprints
+            out["company"] = self.company
         return out
 
     @cached_property
@@ -256,6 +259,7 @@ def parse_customer(
         ("last_name", last, 100),
         ("street", c.get("street", ""), 200),
         ("city", c.get("city", ""), 100),
+        ("company", c.get("company", ""), 200),
     ):
         if len(value) > limit:
             fail(column, value[:40] + "…", f"{column} is longer than {limit} characters")
@@ -308,6 +312,7 @@ def parse_customer(
         email=email,
         phone=phone,
         account_number=account_number,
+        company=" ".join(c.get("company", "").split()),
     )
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from uuid6 import uuid7
 
@@ -46,7 +47,7 @@ from loxodon.channels.imports.parsing import (
     read_rows,
 )
 from loxodon.core.errors import Conflict, DomainError
-from loxodon.customers.models import Customer, Identity, IdentityKind
+from loxodon.customers.models import Account, Customer, Identity, IdentityKind
 from loxodon.org.models import Site
 from loxodon.timeline.models import Event
 from loxodon.timeline.services import EventDraft, ingest_events
@@ -238,14 +239,38 @@ def _write_customer_batch(
             unchanged = len(batch) - len(new) - len(changed)
             if dry_run:
                 return len(new), len(changed), unchanged
-            _create_customers(new, site=site, source=source, now=now, stale=set(imported))
-            updated, same = _update_customers(changed, holders, site=site, source=source, now=now)
+            accounts = _accounts_named({r.company for r in (*new, *changed) if r.company})
+            _create_customers(
+                new, site=site, source=source, now=now, stale=set(imported), accounts=accounts
+            )
+            updated, same = _update_customers(
+                changed, holders, site=site, source=source, now=now, accounts=accounts
+            )
             return len(new), updated, unchanged + same
     except IntegrityError:
         raise Conflict(
             f"rows {batch[0].row} to {batch[-1].row}: another import wrote the same legacy ids at "
             "the same time; run the import again"
         ) from None
+
+
+def _accounts_named(names: set[str]) -> dict[str, uuid.UUID]:
+    """Lower-cased company name → its Account, creating the ones nobody has recorded yet."""
+    if not names:
+        return {}
+    wanted = {name.lower(): name for name in names}
+    found: dict[str, uuid.UUID] = {}
+    same_name = Q()
+    for name in names:
+        same_name |= Q(name__iexact=name)
+    for account_id, name in (
+        Account.objects.filter(same_name).order_by("created_at").values_list("id", "name")
+    ):
+        found.setdefault(name.lower(), account_id)
+    for key, name in wanted.items():
+        if key not in found:
+            found[key] = Account.objects.create(name=name).pk
+    return found
 
 
 def _create_customers(
@@ -255,6 +280,7 @@ def _create_customers(
     source: str,
     now: datetime,
     stale: set[str],
+    accounts: dict[str, uuid.UUID],
 ) -> None:
     if not rows:
         return
@@ -275,7 +301,7 @@ def _create_customers(
                 "city": r.city,
                 "postcode": r.postcode,
                 "country": site.country,
-                "account_id": None,
+                "account_id": accounts.get(r.company.lower()) if r.company else None,
                 "home_site_id": site.pk,
                 "profile_verified": False,
                 "profile_updated_at": now,
@@ -330,6 +356,7 @@ def _update_customers(
     site: Site,
     source: str,
     now: datetime,
+    accounts: dict[str, uuid.UUID],
 ) -> tuple[int, int]:
     """Rows whose legacy id is known but whose record is not as last imported (or was never
     imported here): apply what the centre changed. Returns (updated, unchanged)."""
@@ -381,6 +408,22 @@ def _update_customers(
                 )
             setattr(customer, name, r.date_of_birth if name == "date_of_birth" else new_value)
             changed.append(name)
+        # The business: set when the customer has none, or when the centre changed it.
+        account_id = accounts.get(r.company.lower()) if r.company else None
+        moved_on = customer.account_id is None or before.get("company") != r.company
+        if account_id and customer.account_id != account_id and moved_on:
+            if customer.account_id is not None:
+                history.append(
+                    {
+                        "field": "account",
+                        "value": str(customer.account_id),
+                        "merge_id": None,
+                        "at": now.isoformat(),
+                        "source": source,
+                    }
+                )
+            customer.account_id = account_id
+            changed.append("account")
         added = [
             (kind, value)
             for kind, value in _identities_of(r)

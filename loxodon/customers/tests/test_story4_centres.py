@@ -21,8 +21,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from loxodon.core.testing import signed_in
-from loxodon.customers.models import Customer, Identity, MatchReview
-from loxodon.demo.centres import CENTRES, SON, THOMAS, TRUTH, centre_exports
+from loxodon.customers.models import Account, Customer, Identity, MatchReview
+from loxodon.demo.centres import CENTRES, HAULAGE, SON, THOMAS, TRUTH, centre_exports
 from loxodon.org.models import Role, Site, User
 from loxodon.org.services import create_site
 
@@ -114,6 +114,9 @@ def test_five_centres_exports_become_one_known_customer(tmp_path: Path) -> None:
     assert legacy == {f"{c}:{i}" for (c, i), who in TRUTH.items() if who == THOMAS}
     agent = signed_in(agent_user)
     view = agent.get(f"/api/v1/customers/{thomas.pk}/view").json()
+    # ... and the business he ships for, however each centre capitalised it: one account.
+    assert view["account"]["name"] == HAULAGE
+    assert Account.objects.filter(name__iexact=HAULAGE).count() == 1
     shipments = [e for e in view["timeline"]["items"] if e["kind"] == "shipment"]
     assert len(shipments) == 5
     assert {e["payload"]["tracking_number"] for e in shipments} == {

@@ -18,7 +18,7 @@ from loxodon.channels.imports.tests.files import (
     tables_checksum,
     write_csv,
 )
-from loxodon.customers.models import Customer, Identity
+from loxodon.customers.models import Account, Customer, Identity
 from loxodon.customers.services import add_identity, create_customer
 from loxodon.org.models import Site
 from loxodon.org.services import create_site
@@ -346,3 +346,50 @@ def test_a_file_in_another_encoding_without_a_mapping_is_refused_clearly(
 def test_a_missing_file_is_a_clear_error(site: Site, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"no such file: .*nowhere\.csv"):
         run("import_customers", tmp_path / "nowhere.csv", "--site", "lon")
+
+
+def test_a_company_column_puts_the_customer_in_that_business_account(
+    site: Site, centre_file: Callable[..., Path]
+) -> None:
+    """Given a centre that records each customer's company (spelled with any capitals)
+    When its export is imported, and imported again with one contact's company changed
+    Then the contacts share one Account, and the change moves only that contact."""
+    existing = Account.objects.create(name="Hargreaves Haulage Ltd", industry="Road freight")
+    header = (*HEADER, "company")
+    rows = [
+        (*PRIYA, "HARGREAVES HAULAGE LTD"),
+        (*SEAN, "Hargreaves  Haulage Ltd"),
+        (*JOOST, ""),
+    ]
+    path = centre_file(rows, header=header)
+
+    out, _ = run("import_customers", path, "--site", "lon")
+
+    assert "created 3" in out
+    assert legacy_holder("lon:C-1001").account == existing
+    assert legacy_holder("lon:C-1002").account == existing
+    assert legacy_holder("lon:C-1003").account is None
+    assert Account.objects.count() == 1
+    before = tables_checksum()
+    run("import_customers", path, "--site", "lon")
+    assert tables_checksum() == before  # the same file again changes nothing
+
+    rows[1] = (*SEAN, "O'Neil Removals")
+    out, _ = run("import_customers", centre_file(rows, header=header), "--site", "lon")
+
+    assert "updated 1, unchanged 2" in out
+    sean = legacy_holder("lon:C-1002")
+    assert sean.account is not None and sean.account.name == "O'Neil Removals"
+    assert legacy_holder("lon:C-1001").account == existing
+    assert [h["field"] for h in sean.profile_history] == ["account"]
+
+
+def test_a_company_name_longer_than_an_account_name_is_a_row_error(
+    site: Site, centre_file: Callable[..., Path]
+) -> None:
+    path = centre_file([(*PRIYA, "X" * 201)], header=(*HEADER, "company"))
+    with pytest.raises(CommandError):
+        run("import_customers", path, "--site", "lon")
+    (error,) = read_report(path.with_suffix(".errors.csv"))
+    assert error["column"] == "company" and "longer than 200" in error["message"]
+    assert not Customer.objects.exists()
