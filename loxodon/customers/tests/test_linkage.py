@@ -109,11 +109,9 @@ def test_a_second_run_changes_nothing(population: Any) -> None:
     assert second is not None and second.auto_merged == 0 and second.queued_for_review == 0
 
 
-def test_not_the_same_person_is_never_suggested_or_merged_again(
-    population: Any, supervisor: User
-) -> None:
-    # Two identical records: the model would merge them without a second thought.
-    twin_a, twin_b = Customer.objects.bulk_create(
+def identical_records(n: int) -> list[Customer]:
+    """`n` customers with the same profile: the model would merge them without a second thought."""
+    return Customer.objects.bulk_create(
         [
             Customer(
                 name="Ottilie Quarrington",
@@ -124,9 +122,15 @@ def test_not_the_same_person_is_never_suggested_or_merged_again(
                 street="1 Mill Lane",
                 city="York",
             )
-            for _ in range(2)
+            for _ in range(n)
         ]
     )
+
+
+def test_not_the_same_person_is_never_suggested_or_merged_again(
+    population: Any, supervisor: User
+) -> None:
+    twin_a, twin_b = identical_records(2)
     a, b = sorted((twin_a, twin_b), key=lambda c: c.pk)
     review = MatchReview.objects.create(customer_a=a, customer_b=b, score=0.7)
     services.decide_review(review=review, by=supervisor, decision="not_same", note="twins")
@@ -142,20 +146,7 @@ def test_not_the_same_person_is_never_suggested_or_merged_again(
 def test_a_cluster_holding_a_not_same_pair_goes_to_review(
     population: Any, supervisor: User
 ) -> None:
-    people = Customer.objects.bulk_create(
-        [
-            Customer(
-                name="Ottilie Quarrington",
-                first_name="Ottilie",
-                last_name="Quarrington",
-                date_of_birth="1990-03-03",
-                postcode="YO11AA",
-                street="1 Mill Lane",
-                city="York",
-            )
-            for _ in range(3)
-        ]
-    )
+    people = identical_records(3)
     a, b, c = sorted(people, key=lambda x: x.pk)
     review = MatchReview.objects.create(customer_a=a, customer_b=c, score=0.7)
     services.decide_review(review=review, by=supervisor, decision="not_same")
