@@ -19,6 +19,8 @@ from loxodon.customers.api import router as customers_router
 from loxodon.customers.reviews_api import router as identity_reviews_router
 from loxodon.insights.api import router as insights_router
 from loxodon.insights.survey_api import router as survey_router
+from loxodon.knowledge.api import router as knowledge_router
+from loxodon.knowledge.exceptions_api import router as exceptions_router
 from loxodon.org.api import router as org_router
 from loxodon.org.selectors import user_for_token
 from loxodon.outbound.api import router as outbound_router
@@ -97,3 +99,5 @@ api.add_router("/sla/", sla_router)
 api.add_router("/insights/", insights_router)
 api.add_router("/surveys/", survey_router)
 api.add_router("/identity/", identity_reviews_router)
+api.add_router("/knowledge/", knowledge_router)
+api.add_router("/knowledge/", exceptions_router)

@@ -13,7 +13,10 @@ urlpatterns = [
     path("desk/sla/", include("loxodon.sla.urls")),
     path("desk/insights/", include("loxodon.insights.urls")),
     path("survey/", include("loxodon.insights.urls_public")),
+    path("desk/kb/", include("loxodon.knowledge.urls")),
     path("desk/", include("loxodon.desk.urls")),
+    # the customers' side: public help articles today, their own picture with sign-in (issue 7)
+    path("portal/", include("loxodon.portal.urls")),
     # public endpoints for the company's web sites: chat widget files, activity beacon
     path("web/", include("loxodon.channels.web.urls")),
     path("", RedirectView.as_view(url="/desk/", permanent=False)),

@@ -72,6 +72,12 @@ KINDS: dict[str, Kind] = {
         Kind("customer_created", "Customer created", internal=True),
         Kind("customer_merged", "Customers merged", internal=True),
         Kind("customer_unmerged", "Merge undone", internal=True),
+        # knowledge (written by the knowledge app)
+        Kind("article_cited", "Knowledge article given to the customer"),
+        Kind("exception_granted", "Policy exception granted", internal=True),
+        Kind("exception_requested", "Policy exception waiting for approval", internal=True),
+        Kind("exception_approved", "Policy exception approved", internal=True),
+        Kind("exception_denied", "Policy exception denied", internal=True),
     )
 }
 
