@@ -78,6 +78,7 @@ KINDS: dict[str, Kind] = {
         Kind("exception_requested", "Policy exception waiting for approval", internal=True),
         Kind("exception_approved", "Policy exception approved", internal=True),
         Kind("exception_denied", "Policy exception denied", internal=True),
+        Kind("exception_withdrawn", "Policy exception request withdrawn", internal=True),
     )
 }
 

@@ -7,6 +7,69 @@ from typing import Any
 from loxodon.timeline.models import Event
 from loxodon.timeline.services import record_event
 
+# --- policy exceptions (knowledge/exceptions.py): internal, staff-only events ------------------
+
+EXCEPTION_VERBS = {
+    "exception_granted": "Policy exception granted",
+    "exception_requested": "Policy exception requested (waiting for approval)",
+    "exception_approved": "Policy exception approved",
+    "exception_denied": "Policy exception denied",
+    "exception_withdrawn": "Policy exception request withdrawn",
+}
+
+
+def _exception_event(kind: str, exception: Any, actor: Any, body: str) -> Event:
+    """One event on the exception's case and customer, carrying what was departed from."""
+    version = exception.version
+    summary = (
+        f"{EXCEPTION_VERBS[kind]}: {exception.parameter} {exception.policy_value} → "
+        f"{exception.granted_value} ({version.title} v{version.number})"
+    )
+    return record_event(
+        customer_id=exception.customer_id,
+        case_id=exception.case_id,
+        kind=kind,
+        actor=actor,
+        site=exception.site,
+        summary=summary,
+        body=body,
+        payload={
+            "case_id": str(exception.case_id),
+            "exception_id": str(exception.pk),
+            "article_id": str(exception.article_id),
+            "slug": exception.article.slug,
+            "version": version.number,
+            "parameter": exception.parameter,
+            "policy_value": exception.policy_value,
+            "granted_value": exception.granted_value,
+            "reason": exception.reason,
+            "status": exception.status,
+            "decision_note": exception.decision_note,
+        },
+    )
+
+
+def exception_granted(exception: Any, by: Any) -> Event:
+    """Recorded at once: within the agent's own authority."""
+    return _exception_event("exception_granted", exception, by, exception.reason)
+
+
+def exception_requested(exception: Any, by: Any) -> Event:
+    """Beyond the agent's authority: now in the supervisors' approvals queue."""
+    return _exception_event("exception_requested", exception, by, exception.reason)
+
+
+def exception_approved(exception: Any, by: Any) -> Event:
+    return _exception_event("exception_approved", exception, by, exception.decision_note)
+
+
+def exception_denied(exception: Any, by: Any) -> Event:
+    return _exception_event("exception_denied", exception, by, exception.decision_note)
+
+
+def exception_withdrawn(exception: Any, by: Any) -> Event:
+    return _exception_event("exception_withdrawn", exception, by, exception.decision_note)
+
 
 # --- citations (knowledge/citations.py) -------------------------------------------------------
 
