@@ -44,6 +44,7 @@ from loxodon.demo.activity import activity_drafts
 from loxodon.demo.centres import RECORDS as CENTRE_RECORDS
 from loxodon.demo.centres import seed_centres
 from loxodon.demo.channels import seed_channels
+from loxodon.demo.knowledge import seed_knowledge
 from loxodon.demo.standards import seed_standards
 from loxodon.demo.stories import (
     STORIES,
@@ -133,6 +134,7 @@ class DemoSummary:
     events: int = 0
     assets: int = 0
     cases: int = 0
+    articles: int = 0
     seconds: float = 0.0
     stories: list[StoryCustomer] = field(default_factory=list)
     centres: dict[str, int] = field(default_factory=dict)
@@ -196,6 +198,11 @@ def seed_demo(
         summary.events = _ingest_events(world, events, report)
         summary.assets = _create_assets(world, report)
         summary.cases = _create_cases(world, report)
+        report.phase("Knowledge base", 1)
+        summary.articles = len(
+            seed_knowledge(staff=world.staff, today=timezone.localdate(world.now)).articles
+        )
+        report.advance()
         # Written last, so that it is the newest thing on Margaret's timeline (the services
         # stamp assets and case work with the time they run).
         live = max(world.now, timezone.now())

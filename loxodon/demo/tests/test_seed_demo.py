@@ -283,3 +283,18 @@ def test_event_counts_add_up_with_a_long_tail() -> None:
     assert sum(got) == 20_000
     assert min(got) >= 1
     assert statistics.median(got) < 15 < 150 < max(got)
+
+
+def test_knowledge_base_for_story_3(seeded: str) -> None:
+    from loxodon.knowledge.models import Article
+
+    assert "knowledge articles" in seeded
+    refurbished = Article.objects.get(slug="refurbished-computers")
+    assert refurbished.is_policy and refurbished.audience == "public"
+    assert refurbished.current is not None and refurbished.current.number == 2
+    assert refurbished.versions.get(number=1).policy is None  # v1 was what departments quoted
+    os_rule = refurbished.current.policy["parameters"][0]
+    assert os_rule["key"] == "supported_os" and "Windows 7" not in os_rule["value"]
+    assert Article.objects.filter(audience="internal").count() >= 3
+    assert sum(a.is_stale() for a in Article.objects.filter(archived_at__isnull=True)) == 1
+    assert Article.objects.filter(archived_at__isnull=False).count() == 1

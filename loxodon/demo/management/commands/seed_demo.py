@@ -105,7 +105,7 @@ class Command(BaseCommand):
             f"{summary.departments} departments, {summary.staff} staff, "
             f"{summary.customers} customers ({summary.accounts} business accounts), "
             f"{summary.events} timeline events, {summary.assets} installed products, "
-            f"{summary.cases} cases."
+            f"{summary.cases} cases, {summary.articles} knowledge articles."
         )
         self.stdout.write(f'Every demo login\'s password is "{PASSWORD}".')
         for line in story_lines(summary.stories):
