@@ -8,9 +8,11 @@ this module filters on audience.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from loxodon.core.errors import NotFound
 from loxodon.knowledge.models import Article, ArticleVersion, Audience
@@ -73,3 +75,41 @@ def get_version_for(viewer: Any, article: Article, number: int) -> ArticleVersio
         return article.versions.select_related("author").get(number=number)
     except ArticleVersion.DoesNotExist:
         raise NotFound(f"{article.title} has no version {number}") from None
+
+
+def filter_articles(
+    articles: QuerySet[Article],
+    *,
+    category: str = "",
+    tag: str = "",
+    audience: str = "",
+    overdue: bool = False,
+    policies: bool = False,
+    archived: bool = False,
+    today: date | None = None,
+) -> QuerySet[Article]:
+    """The list filters (category/tag by slug): one definition for the desk list and the API."""
+    if not archived:
+        articles = articles.filter(archived_at__isnull=True)
+    if category:
+        articles = articles.filter(category__slug=category)
+    if tag:
+        articles = articles.filter(tags__name=tag)
+    if audience:
+        articles = articles.filter(audience=audience)
+    if overdue:
+        articles = articles.filter(review_by__lt=today or timezone.localdate())
+    if policies:
+        articles = articles.filter(is_policy=True)
+    return articles
+
+
+def article_counts(articles: QuerySet[Article], today: date | None = None) -> dict[str, int]:
+    """How many articles (not archived), overdue for review, policies and archived: one query."""
+    live = Q(archived_at__isnull=True)
+    return articles.aggregate(
+        total=Count("pk", filter=live),
+        overdue=Count("pk", filter=live & Q(review_by__lt=today or timezone.localdate())),
+        policies=Count("pk", filter=live & Q(is_policy=True)),
+        archived=Count("pk", filter=Q(archived_at__isnull=False)),
+    )
