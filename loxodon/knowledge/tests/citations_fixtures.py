@@ -6,6 +6,8 @@ next to the root conftest's site, agent, supervisor and customer fixtures.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,35 +33,60 @@ Reply with the returns form attached.
 """
 
 
+@pytest.fixture(autouse=True)
+def fresh_search_caches() -> Iterator[None]:
+    """The search index's per-process caches follow a generation the test rollback rewinds."""
+
+    def forget() -> None:
+        for name in ("semantic", "vocabulary"):
+            try:
+                module = importlib.import_module(f"loxodon.knowledge.search.{name}")
+            except ImportError:
+                continue
+            getattr(module, "forget", lambda: None)()
+
+    forget()
+    yield
+    forget()
+
+
+@pytest.fixture
+def indexed(django_capture_on_commit_callbacks: Any) -> Any:
+    """`with indexed():` runs the on-commit search indexing as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 @pytest.fixture
 def category(db: None) -> Category:
     return Category.objects.create(name="Returns and refunds", slug="returns")
 
 
 @pytest.fixture
-def public_article(supervisor: User, category: Category) -> Article:
-    return services.create_article(
-        by=supervisor,
-        title="Returns policy",
-        body=RETURNS_BODY,
-        audience="public",
-        slug="returns-policy",
-        category=category,
-        tags=["returns"],
-    )
+def public_article(supervisor: User, category: Category, indexed: Any) -> Article:
+    with indexed():
+        return services.create_article(
+            by=supervisor,
+            title="Returns policy",
+            body=RETURNS_BODY,
+            audience="public",
+            slug="returns-policy",
+            category=category,
+            tags=["returns"],
+        )
 
 
 @pytest.fixture
-def internal_article(supervisor: User, category: Category) -> Article:
-    return services.create_article(
-        by=supervisor,
-        title="Fraud checks on returns",
-        body="Check the returns blacklist **before** refunding. returns fraud",
-        audience="internal",
-        slug="fraud-checks",
-        category=category,
-        tags=["returns"],
-    )
+def internal_article(supervisor: User, category: Category, indexed: Any) -> Article:
+    with indexed():
+        return services.create_article(
+            by=supervisor,
+            title="Fraud checks on returns",
+            body="Check the returns blacklist **before** refunding. returns fraud",
+            audience="internal",
+            slug="fraud-checks",
+            category=category,
+            tags=["returns"],
+        )
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from loxodon.knowledge.tests.citations_fixtures import (  # noqa: F401 (fixtures
     case,
     category,
     editor_api,
+    fresh_search_caches,
+    indexed,
     internal_article,
     outsider,
     outsider_api,
