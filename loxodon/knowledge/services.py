@@ -170,7 +170,9 @@ def revise_article(
 ) -> ArticleVersion:
     """A new version (the old ones stay as they were). `expected_version` guards lost updates."""
     _require_editor(by)
-    locked = Article.objects.select_for_update().select_related("current").get(pk=article.pk)
+    locked = (
+        Article.objects.select_for_update(of=("self",)).select_related("current").get(pk=article.pk)
+    )
     current = locked.current
     if current is None:  # only while create_article's transaction is open
         raise Conflict(f"{locked.title} has no version yet")
