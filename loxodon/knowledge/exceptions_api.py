@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from loxodon.cases.selectors import get_case_for
@@ -195,7 +195,7 @@ def exceptions(
     response={201: ExceptionOut, **ERRORS},
     summary="Grant an exception (or ask for approval)",
 )
-def grant(request: ApiRequest, data: ExceptionIn) -> tuple[int, dict[str, Any]]:
+def grant(request: ApiRequest, data: ExceptionIn) -> Status:
     """Depart from one parameter of a policy on a case. Within the caller's authority the
     exception is `granted` at once; beyond it, it is `pending` until a supervisor or admin
     decides. Records the policy's current version. 400 for a value the parameter cannot take
@@ -212,7 +212,7 @@ def grant(request: ApiRequest, data: ExceptionIn) -> tuple[int, dict[str, Any]]:
         reason=data.reason,
         by=request.auth,
     )
-    return 201, _exception_out(get_exception_for(request.auth, exception.pk))
+    return Status(201, _exception_out(get_exception_for(request.auth, exception.pk)))
 
 
 @router.get(

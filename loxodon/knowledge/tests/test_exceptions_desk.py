@@ -1,4 +1,5 @@
 """Policy exceptions through the desk: the case panel, the approvals queue, the register."""
+# ruff: noqa: F811 (pytest fixtures imported from exceptions_fixtures are redefined as arguments)
 
 from __future__ import annotations
 
