@@ -32,7 +32,7 @@ from loxodon.knowledge.search import index
 from loxodon.knowledge.search.index import Doc, Scope
 
 DIM = 256
-MIN_SIMILARITY = 0.35  # below this a "nearest" article is noise, not an answer
+MIN_SIMILARITY = 0.22  # below this a "nearest" article is noise (unrelated words score ~0.1)
 _model: Any = None
 _model_failed = False
 _lock = threading.Lock()

@@ -25,7 +25,7 @@ from loxodon.org.models import User
 pytestmark = pytest.mark.django_db
 
 Write = Callable[..., Article]
-HX = {"HTTP_HX_REQUEST": "true"}
+HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_search_page_shows_hits_with_badges_and_marked_snippet(write: Write, des
 
 def test_live_partial_and_did_you_mean(write: Write, desk: Client) -> None:
     write("Refurbished warranty", "Ninety days.", audience="public")
-    response = desk.get(reverse("knowledge:search"), {"q": "refurbsihed"}, **HX)
+    response = desk.get(reverse("knowledge:search"), {"q": "refurbsihed"}, headers=HX)
     html = response.content.decode()
     assert "<html" not in html
     assert "Showing results for" in html and "refurbished" in html
@@ -73,7 +73,8 @@ def test_empty_query_and_no_results_show_tips(write: Write, desk: Client) -> Non
 @pytest.mark.parametrize("q", ['"', "AND", "*", "-", "<script>alert(1)</script>", "x" * 1000])
 def test_odd_queries_answer_200_and_are_escaped(write: Write, desk: Client, q: str) -> None:
     write("Returns", "Thirty days.", audience="public")
-    response = desk.get(reverse("knowledge:search"), {"q": q, "page": "abc"})
+    params: dict[str, str] = {"q": q, "page": "abc"}
+    response = desk.get(reverse("knowledge:search"), params)
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.content.decode()
 
@@ -83,7 +84,7 @@ def test_pagination_links(write: Write, desk: Client) -> None:
         write(f"Returns note {i}", "About returns.", audience="public")
     first = desk.get(reverse("knowledge:search"), {"q": "returns"}).content.decode()
     assert "23 articles match" in first and "page=2" in first
-    second = desk.get(reverse("knowledge:search"), {"q": "returns", "page": 2}).content.decode()
+    second = desk.get(reverse("knowledge:search"), {"q": "returns", "page": "2"}).content.decode()
     assert second.count('class="list-group-item kb-item') == 3
 
 
@@ -103,7 +104,7 @@ def test_search_needs_staff(client: Client) -> None:
 def test_case_suggestions_panel(write: Write, desk: Client, case: Case) -> None:
     write("Laptop will not charge", "Check the battery light and the charger.", audience="public")
     write("Store opening hours", "Nine to five.", audience="public")
-    response = desk.get(reverse("knowledge:case-suggestions", args=[case.pk]), **HX)
+    response = desk.get(reverse("knowledge:case-suggestions", args=[case.pk]), headers=HX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section class="card mb-3" id="kb-suggestions"')
