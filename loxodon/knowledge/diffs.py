@@ -19,6 +19,7 @@ from loxodon.knowledge.models import ArticleVersion, Audience
 
 LineKind = Literal["same", "added", "removed", "changed", "skipped"]
 CONTEXT = 3  # unchanged lines kept around each change
+WHOLE_LINE_BELOW = 0.5  # a changed line this dissimilar is shown as removed + added, not by word
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
 
@@ -55,8 +56,11 @@ def _mark(tag: str, tokens: list[str]) -> str:
 def diff_words(old: str, new: str) -> SafeString:
     """One line showing `old` turned into `new`: removed words in <del>, added in <ins>."""
     a, b = _tokens(old), _tokens(new)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.ratio() < WHOLE_LINE_BELOW:  # mostly rewritten: old line out, new line in
+        return mark_safe(_mark("del", a) + " " + _mark("ins", b))  # noqa: S308 - escaped
     parts: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             parts.append(escape("".join(a[i1:i2])))
             continue
