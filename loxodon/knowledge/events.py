@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from loxodon.core.errors import DomainError
+from loxodon.knowledge.policy import describe_value, parse_policy
 from loxodon.timeline.models import Event
 from loxodon.timeline.services import record_event
 
@@ -21,9 +23,16 @@ EXCEPTION_VERBS = {
 def _exception_event(kind: str, exception: Any, actor: Any, body: str) -> Event:
     """One event on the exception's case and customer, carrying what was departed from."""
     version = exception.version
+    label, before, after = exception.parameter, exception.policy_value, exception.granted_value
+    try:
+        parameter = parse_policy(version.policy).parameter(exception.parameter)
+    except DomainError:
+        pass
+    else:
+        label = parameter.label
+        before, after = describe_value(parameter, before), describe_value(parameter, after)
     summary = (
-        f"{EXCEPTION_VERBS[kind]}: {exception.parameter} {exception.policy_value} → "
-        f"{exception.granted_value} ({version.title} v{version.number})"
+        f"{EXCEPTION_VERBS[kind]}: {label} {before} → {after} ({version.title} v{version.number})"
     )
     return record_event(
         customer_id=exception.customer_id,

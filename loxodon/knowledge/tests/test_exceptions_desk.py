@@ -99,7 +99,7 @@ def test_within_authority_is_granted_at_once_with_the_policy_version(
     assert event.payload["slug"] == "returns" and event.payload["granted_value"] == 45
     assert event.payload["reason"] == "Loyal customer"
     case_page = desk.get(reverse("desk:case", args=[case.pk]))
-    assert "Policy exception granted: return_window 30 → 45" in case_page.content.decode()
+    assert "Policy exception granted: Return window 30 days → 45 days" in case_page.content.decode()
 
 
 def test_beyond_authority_goes_to_the_queue_and_a_supervisor_approves(
