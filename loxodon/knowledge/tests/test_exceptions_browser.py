@@ -117,6 +117,8 @@ def test_agent_asks_supervisor_approves_register_lists_it(
     panel.get_by_label("Reason").fill("Bought as a gift, opened late")
     panel.get_by_role("button", name="Grant exception").click()
     expect(panel.locator("#kb-exc-error")).to_contain_text("not an exception")
+    panel.scroll_into_view_if_needed()
+    screenshot(ann, "exceptions-case-form-error")
     assert not PolicyException.objects.exists()
     # Beyond her authority (20 extra days), it goes to the supervisors
     panel.get_by_label("New value").fill("50")
