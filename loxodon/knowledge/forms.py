@@ -112,6 +112,17 @@ class ArticleForm(_Bootstrap):
             note.required = False
             note.help_text = "Optional for a new article (“First version” if empty)."
 
+    def full_clean(self) -> None:
+        """A preview saves nothing, so it does not ask for the change note yet."""
+        note = self.fields["change_note"]
+        required = note.required
+        if self.data.get("preview"):
+            note.required = False
+        try:
+            super().full_clean()
+        finally:
+            note.required = required
+
     def clean_tags(self) -> list[str]:
         raw = self.cleaned_data.get("tags") or ""
         names = [n.strip() for n in raw.split(",") if n.strip()]

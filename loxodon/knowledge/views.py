@@ -190,7 +190,11 @@ def archive_article(request: DeskRequest, slug: str) -> HttpResponse:
 def _form_page(
     request: DeskRequest, form: ArticleForm, found: Article | None, status: int = 200
 ) -> HttpResponse:
-    context = {"form": form, "article": found, "editing": found is not None}
+    context: dict[str, Any] = {"form": form, "article": found, "editing": found is not None}
+    if "preview" in request.POST and form.is_valid():
+        # Nothing is saved: the body and policy as they would read, under the form.
+        context["preview_html"] = render_body(form.cleaned_data["body"])
+        context["preview_policy"] = policy_rows(form.cleaned_data["policy"])
     return render(request, "knowledge/article_form.html", context, status=status)
 
 
@@ -202,6 +206,8 @@ def new_article(request: DeskRequest) -> HttpResponse:
     form = ArticleForm(request.POST, editing=False)
     if not form.is_valid():
         return _form_page(request, form, None, status=400)
+    if "preview" in request.POST:
+        return _form_page(request, form, None)
     data = form.cleaned_data
     try:
         created = services.create_article(
@@ -265,6 +271,8 @@ def edit_article(request: DeskRequest, slug: str) -> HttpResponse:
     form = ArticleForm(request.POST, editing=True)
     if not form.is_valid():
         return _form_page(request, form, found, status=400)
+    if "preview" in request.POST:
+        return _form_page(request, form, found)
     data = form.cleaned_data
     expected = data.get("expected_version")
     if expected == version.number and _unchanged(found, version, data):

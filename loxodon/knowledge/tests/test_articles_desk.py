@@ -479,3 +479,17 @@ def test_diff_errors(desk: Client, supervisor: User, policy: Article) -> None:
     assert swapped.status_code == 302 and swapped["Location"].endswith("?from=1&to=2")
     only_one = services.create_article(by=supervisor, title="Single", body="One")
     assert desk.get(url("diff", only_one)).status_code == 400
+
+
+def test_preview_renders_without_saving(editor: Client, policy: Article) -> None:
+    data = form_data(policy, body="Now **sixty** days.\n\n:::phone\nSay it slowly.\n:::")
+    response = editor.post(url("edit", policy), {**data, "preview": "1"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Preview: not saved yet" in html
+    assert "<strong>sixty</strong>" in html and "Phone only" in html
+    assert "Return window" in html  # the policy table as it would read
+    created = editor.post(
+        url("new"), {"title": "Draft", "audience": "internal", "body": "*Hi*", "preview": "1"}
+    )
+    assert created.status_code == 200 and "<em>Hi</em>" in created.content.decode()
+    assert policy.versions.count() == 1 and Article.objects.count() == 1
