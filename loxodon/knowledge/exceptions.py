@@ -103,7 +103,7 @@ def grant_exception(
         article=article, parameter=parameter, granted_value=granted_value, by=by
     )
     why = _required_text(reason, "reason", "say why the customer gets this exception")
-    locked = Case.objects.select_for_update().select_related("site").get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).select_related("site").get(pk=case.pk)
     if locked.is_finished:
         raise Conflict(
             f"the case is {locked.get_status_display().lower()}: reopen it to grant an exception"
@@ -131,7 +131,7 @@ def grant_exception(
 
 def _locked(exception: PolicyException) -> PolicyException:
     return (
-        PolicyException.objects.select_for_update()
+        PolicyException.objects.select_for_update(of=("self",))
         .select_related("version", "article", "site")
         .get(pk=exception.pk)
     )
