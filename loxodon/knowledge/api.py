@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Path, Query, Router, Status
 from ninja.security import HttpBearer, django_auth
 
 from loxodon.cases.selectors import get_case_for
@@ -72,6 +72,8 @@ def anonymous(request: HttpRequest) -> Anonymous | None:
     return ANONYMOUS
 
 
+IdOrSlug = Annotated[str, Path(description="the article's id or its slug")]
+VersionNumber = Annotated[int, Path(ge=1, description="version number, 1 for the first")]
 PUBLIC_READ = [_Bearer(), django_auth, anonymous]
 PAGE_SIZE = 50
 
@@ -146,7 +148,7 @@ def list_articles(
 )
 def get_article(
     request: ApiRequest,
-    id_or_slug: str,
+    id_or_slug: IdOrSlug,
     channel: Annotated[RenderChannel | None, Query(description="render for this channel")] = None,
 ) -> dict[str, Any]:
     article = selectors.get_article_for(_viewer(request), id_or_slug)
@@ -160,7 +162,7 @@ def get_article(
     summary="Version history (staff)",
     description="Every version, newest first, with author and change note. Staff only (404).",
 )
-def list_versions(request: ApiRequest, id_or_slug: str) -> list[dict[str, Any]]:
+def list_versions(request: ApiRequest, id_or_slug: IdOrSlug) -> list[dict[str, Any]]:
     viewer = _viewer(request)
     article = selectors.get_article_for(viewer, id_or_slug)
     return [version_out(v, article.current_id) for v in selectors.versions_for(viewer, article)]
@@ -174,7 +176,7 @@ def list_versions(request: ApiRequest, id_or_slug: str) -> list[dict[str, Any]]:
     description="One version by number. Anyone but staff sees only the current one of a public "
     "article; any other is 404.",
 )
-def get_version(request: ApiRequest, id_or_slug: str, number: int) -> dict[str, Any]:
+def get_version(request: ApiRequest, id_or_slug: IdOrSlug, number: VersionNumber) -> dict[str, Any]:
     viewer = _viewer(request)
     article = selectors.get_article_for(viewer, id_or_slug)
     return version_out(selectors.get_version_for(viewer, article, number), article.current_id)
@@ -215,7 +217,7 @@ def create_article(request: ApiRequest, data: ArticleIn) -> Status[dict[str, Any
     ),
 )
 def revise_article(
-    request: ApiRequest, id_or_slug: str, data: RevisionIn
+    request: ApiRequest, id_or_slug: IdOrSlug, data: RevisionIn
 ) -> Status[dict[str, Any]]:
     article = selectors.get_article_for(request.auth, id_or_slug)
     given = data.model_fields_set

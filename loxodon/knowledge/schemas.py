@@ -48,31 +48,37 @@ class ArticleDetailOut(ArticleOut):
 
 
 class ArticlePage(Schema):
-    items: list[ArticleOut]
+    items: list[ArticleOut] = Field(description="one page of articles")
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at end")
 
 
 class VersionOut(Schema):
     number: int = Field(description="version number, 1 for the first")
-    title: str
-    audience: str
+    title: str = Field(description="the title in this version")
+    audience: str = Field(description="`public` or `internal` in this version")
     change_note: str = Field(description="what changed and why")
     author: str | None = Field(description="username of whoever wrote this version")
-    created_at: datetime
-    review_by: date | None
-    policy: dict[str, Any] | None
+    created_at: datetime = Field(description="when this version was written")
+    review_by: date | None = Field(description="review date set by this version")
+    policy: dict[str, Any] | None = Field(
+        description="policy parameters of this version (null if not a policy)"
+    )
     current: bool = Field(description="true for the version customers are given today")
-    body_markdown: str
+    body_markdown: str = Field(description="this version's Markdown as written")
     body_html: str = Field(description="sanitised HTML, every channel section labelled")
 
 
 class ArticleIn(StrictIn):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(
+        min_length=1, max_length=200, description="the article's title (also its first version's)"
+    )
     body: str = Field(
         min_length=1, description="Markdown; `:::phone` … `:::` fences a channel-only section"
     )
     audience: AudienceName = Field(default="internal", description="`public` reaches customers")
-    change_note: str = Field(default="First version", max_length=300)
+    change_note: str = Field(
+        default="First version", max_length=300, description="why this version was written"
+    )
     slug: str | None = Field(default=None, description="default: made from the title")
     category: str | None = Field(default=None, description="category slug")
     tags: list[str] = Field(default_factory=list, description="tag names (created if new)")
@@ -100,17 +106,17 @@ class RevisionIn(StrictIn):
 
 
 class HitOut(Schema):
-    article: ArticleOut
+    article: ArticleOut = Field(description="the article found (current version)")
     rank: float = Field(description="higher is better; comparable within one result only")
     snippet_html: str = Field(description="matching text with `<mark>` around the terms")
 
 
 class SearchOut(Schema):
-    query: str
+    query: str = Field(description="the query as received")
     total: int = Field(description="matching articles (hits holds the first `limit`)")
     suggestion: str | None = Field(description="a spelling the index knows, when q looks mistyped")
     mode: str = Field(description="how the search ran, e.g. full-text or semantic")
-    hits: list[HitOut]
+    hits: list[HitOut] = Field(description="best first")
 
 
 class CitationIn(StrictIn):
@@ -121,50 +127,54 @@ class CitationIn(StrictIn):
 
 
 class CitationOut(Schema):
-    id: uuid.UUID
-    article_id: uuid.UUID
-    slug: str
+    id: uuid.UUID = Field(description="the citation's id")
+    article_id: uuid.UUID = Field(description="the article cited")
+    slug: str = Field(description="the article's slug")
     title: str = Field(description="title of the version given")
     version: int = Field(description="the version the customer was given")
     current_version: int | None = Field(description="the article's current version today")
     outdated: bool = Field(description="a newer version exists than the one given")
-    channel: str
-    case_id: uuid.UUID | None
-    customer_id: uuid.UUID
+    channel: str = Field(
+        description="how it was given: phone, email, chat, sms, in_person, web or letter"
+    )
+    case_id: uuid.UUID | None = Field(description="the case it was given on")
+    customer_id: uuid.UUID = Field(description="the customer who was given it")
     event_id: uuid.UUID = Field(description="the `article_cited` timeline event")
     cited_by: str | None = Field(description="username of the agent")
-    note: str
-    created_at: datetime
+    note: str = Field(description="what the agent noted they said (may be empty)")
+    created_at: datetime = Field(description="when it was given")
 
 
 class CitationPageOut(Schema):
-    items: list[CitationOut]
-    next_cursor: str | None
+    items: list[CitationOut] = Field(description="citations, newest first")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
 
 
 class ReportRowOut(Schema):
-    version: int
-    channel: str
-    count: int
+    version: int = Field(description="version number given")
+    channel: str = Field(description="channel it was given on")
+    count: int = Field(description="how many times")
 
 
 class ReportArticleOut(Schema):
-    article_id: uuid.UUID
-    slug: str
-    title: str
-    current_version: int | None
-    total: int
-    versions_quoted: list[int]
+    article_id: uuid.UUID = Field(description="the article")
+    slug: str = Field(description="the article's slug")
+    title: str = Field(description="the article's current title")
+    current_version: int | None = Field(description="the article's current version today")
+    total: int = Field(description="citations of this article in the period")
+    versions_quoted: list[int] = Field(description="the versions given in the period")
     non_current_quoted: list[int] = Field(description="quoted versions no longer current")
     mixed_versions: bool = Field(description="answers given from different versions")
     rows: list[ReportRowOut] = Field(description="count per version and channel")
 
 
 class ReportOut(Schema):
-    since: date
-    until: date
-    total: int
-    articles: list[ReportArticleOut]
+    since: date = Field(description="first day of the period")
+    until: date = Field(description="last day of the period (inclusive)")
+    total: int = Field(description="citations in the period")
+    articles: list[ReportArticleOut] = Field(description="articles cited, most cited first")
 
 
 # --- builders ---------------------------------------------------------------------------------

@@ -154,5 +154,16 @@ def test_openapi_documents_every_knowledge_route(anonymous: Api) -> None:
     ]:
         assert method in paths[path], path
         assert paths[path][method].get("description"), (path, method)
-    detail = schema["components"]["schemas"]["ArticleDetailOut"]["properties"]
-    assert all(field.get("description") for field in detail.values())
+    components = schema["components"]["schemas"]
+    for name in ("ArticleDetailOut", "ArticlePage", "VersionOut", "ArticleIn", "RevisionIn",
+                 "SearchOut", "HitOut", "CitationIn", "CitationOut", "CitationPageOut",
+                 "ReportOut", "ReportArticleOut", "ReportRowOut"):  # fmt: skip
+        undocumented = [
+            f for f, d in components[name]["properties"].items() if not d.get("description")
+        ]
+        assert not undocumented, (name, undocumented)
+    for path, operations in paths.items():
+        if path.startswith("/api/v1/knowledge/articles") or "citations" in path or "search" in path:
+            for op in operations.values():
+                for parameter in op.get("parameters", []):
+                    assert parameter.get("description") or parameter["schema"].get("description")
