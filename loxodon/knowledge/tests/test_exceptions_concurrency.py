@@ -17,7 +17,7 @@ from django.db import connection
 from loxodon.cases.models import Case
 from loxodon.core.errors import Conflict
 from loxodon.knowledge.exceptions import decide_exception, grant_exception
-from loxodon.knowledge.models import Article
+from loxodon.knowledge.models import Article, PolicyException
 from loxodon.knowledge.tests.exceptions_fixtures import (  # noqa: F401 - fixtures
     case,
     returns_policy,
@@ -63,12 +63,14 @@ def test_two_supervisors_deciding_at_once_one_wins_the_other_gets_a_conflict(
             reason="Abroad",
             by=agent,
         )
-        approve, deny = _race(
-            lambda e=exception: decide_exception(exception=e, by=supervisor, approve=True),
-            lambda e=exception: decide_exception(
-                exception=e, by=supervisor_two, approve=False, note="no"
-            ),
-        )
+
+        def approve_it(e: PolicyException = exception) -> PolicyException:
+            return decide_exception(exception=e, by=supervisor, approve=True)
+
+        def deny_it(e: PolicyException = exception) -> PolicyException:
+            return decide_exception(exception=e, by=supervisor_two, approve=False, note="no")
+
+        approve, deny = _race(approve_it, deny_it)
         outcomes = [o for o in (approve, deny) if "result" in o]
         refused = [o["error"] for o in (approve, deny) if "error" in o]
         assert len(outcomes) == 1, (approve, deny)
