@@ -49,6 +49,13 @@ SERVICE_ONLY_KINDS = frozenset(
         "survey_invited",
         "customer_merged",
         "customer_unmerged",
+        # knowledge: citations and policy exceptions are recorded by their services only
+        "article_cited",
+        "exception_granted",
+        "exception_requested",
+        "exception_approved",
+        "exception_denied",
+        "exception_withdrawn",
     }
 )
 REF_KINDS = (IdentityKind.ACCOUNT_NUMBER, IdentityKind.EMAIL, IdentityKind.PHONE)
