@@ -41,9 +41,9 @@ from loxodon.knowledge.schemas import (
     report_out,
     version_out,
 )
+from loxodon.knowledge.search import search_articles
 from loxodon.org.models import Site
 from loxodon.org.selectors import user_for_token
-from loxodon.portal.search import search_articles
 
 router = Router(tags=["knowledge"])
 
@@ -262,7 +262,7 @@ def search(
         "query": q,
         "total": results.total,
         "suggestion": results.suggestion,
-        "mode": str(results.mode),
+        "mode": results.mode,
         "hits": [
             {"article": article_out(h.article), "rank": h.rank, "snippet_html": h.snippet_html}
             for h in results.hits

@@ -25,9 +25,9 @@ from loxodon.desk.views import DeskRequest, desk_view
 from loxodon.knowledge import citations
 from loxodon.knowledge.events import CITED_ON
 from loxodon.knowledge.models import Article
+from loxodon.knowledge.search import search_articles
 from loxodon.knowledge.selectors import articles_for, get_article_for
 from loxodon.org.models import Site
-from loxodon.portal.search import search_articles
 
 PICKER_LIMIT = 8
 
@@ -160,9 +160,7 @@ def report(request: DeskRequest) -> HttpResponse:
     data = citations.citation_report(
         request.user, since=since, until=until, site=site, article=article
     )
-    quoted = (
-        Article.objects.filter(citations__isnull=False).distinct().order_by("title")[:500]
-    )
+    quoted = Article.objects.filter(citations__isnull=False).distinct().order_by("title")[:500]
     context = {
         "report": data,
         "error": error,

@@ -71,7 +71,9 @@ def cite_article(
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"note: at most {MAX_NOTE} characters")
-    locked_case = Case.objects.select_for_update().select_related("site").get(pk=case.pk)
+    locked_case = (
+        Case.objects.select_for_update(of=("self",)).select_related("site").get(pk=case.pk)
+    )
     fresh = Article.objects.select_related("current").get(pk=article.pk)
     if fresh.archived_at is not None:
         raise InvalidInput(f'"{fresh.title}" is archived; cite a current article')

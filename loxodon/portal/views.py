@@ -17,8 +17,8 @@ from django.shortcuts import render
 from loxodon.core.errors import NotFound
 from loxodon.knowledge.models import Article, Category
 from loxodon.knowledge.rendering import render as render_body
+from loxodon.knowledge.search import search_articles
 from loxodon.knowledge.selectors import articles_for, get_article_for
-from loxodon.portal.search import search_articles
 
 PER_CATEGORY = 8
 PAGE_SIZE = 20
@@ -59,7 +59,7 @@ def help_search(request: HttpRequest) -> HttpResponse:
             hits=list(results.hits),
             total=results.total,
             suggestion=results.suggestion,
-            corrected=getattr(results, "corrected", False),
+            corrected=results.corrected,
             more=results.total > page * PAGE_SIZE and page < MAX_PAGE,
         )
     return render(request, "portal/help_search.html", context)
