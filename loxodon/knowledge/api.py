@@ -109,6 +109,7 @@ def list_articles(
     tag: Annotated[str, Query(description="tag name")] = "",
     audience: Annotated[str, Query(description="`public` or `internal` (staff only)")] = "",
     cursor: Annotated[str, Query(description="`next_cursor` of the previous page")] = "",
+    limit: Annotated[int, Query(ge=1, le=200, description="articles per page")] = PAGE_SIZE,
 ) -> dict[str, Any]:
     rows = selectors.articles_for(_viewer(request)).prefetch_related("tags")
     if q.strip():
@@ -125,9 +126,9 @@ def list_articles(
     if cursor:
         at, pk = decode_cursor(cursor)
         rows = rows.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk))
-    items = list(rows[: PAGE_SIZE + 1])
-    more = len(items) > PAGE_SIZE
-    items = items[:PAGE_SIZE]
+    items = list(rows[: limit + 1])
+    more = len(items) > limit
+    items = items[:limit]
     last = items[-1] if items else None
     return {
         "items": [article_out(a) for a in items],

@@ -167,3 +167,24 @@ def test_openapi_documents_every_knowledge_route(anonymous: Api) -> None:
             for op in operations.values():
                 for parameter in op.get("parameters", []):
                     assert parameter.get("description") or parameter["schema"].get("description")
+
+
+def test_article_list_pages_with_a_cursor(anonymous: Api, supervisor: User) -> None:
+    made = {
+        str(services.create_article(by=supervisor, title=f"Answer {i}", body="Text",
+                                    audience="public" if i % 3 else "internal").pk)
+        for i in range(12)
+    }  # fmt: skip
+    public = {a for a in made if Article.objects.get(pk=a).audience == "public"}
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(10):
+        page = anonymous.get("/knowledge/articles", limit=3, cursor=cursor).json()
+        assert len(page["items"]) <= 3
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) and set(seen) == public and len(public) == 8
+    assert anonymous.get("/knowledge/articles", cursor="garbage").status_code == 400
+    assert anonymous.get("/knowledge/articles", limit=0).status_code == 422

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from loxodon.knowledge.tests.citations_fixtures import (  # noqa: F401 (fixtures
 from loxodon.org.models import User
 from loxodon.outbound.models import OutboundMessage
 from loxodon.timeline.models import Event
+from loxodon.timeline.services import EventDraft, ingest_events
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +161,17 @@ def test_picker_offers_public_articles_only(
     assert "Returns policy" in text and "v1" in text and "Fraud checks" not in text
     recent = desk.get(f"/desk/kb/for-case/{case.pk}/cite", {"picker": "1"}).content.decode()
     assert "Returns policy" in recent and "Fraud checks" not in recent
+
+
+def test_channel_defaults_to_the_customers_latest_contact(desk: Client, case: Case) -> None:
+    def selected() -> str:
+        text = desk.get(f"/desk/kb/for-case/{case.pk}/cite").content.decode()
+        match = re.search(r'<option value="(\w+)" selected>', text)
+        assert match
+        return match.group(1)
+
+    assert selected() == "phone"  # no contact yet
+    ingest_events([EventDraft(source="test", external_id="c1", channel="chat", kind="chat",
+                              occurred_at=timezone.now(), summary="Chat",
+                              customer_id=case.customer_id)])  # fmt: skip
+    assert selected() == "chat"
