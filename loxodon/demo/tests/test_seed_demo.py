@@ -293,7 +293,9 @@ def test_knowledge_base_for_story_3(seeded: str) -> None:
     assert refurbished.is_policy and refurbished.audience == "public"
     assert refurbished.current is not None and refurbished.current.number == 2
     assert refurbished.versions.get(number=1).policy is None  # v1 was what departments quoted
-    os_rule = refurbished.current.policy["parameters"][0]
+    policy = refurbished.current.policy
+    assert policy is not None
+    os_rule = policy["parameters"][0]
     assert os_rule["key"] == "supported_os" and "Windows 7" not in os_rule["value"]
     assert Article.objects.filter(audience="internal").count() >= 3
     assert sum(a.is_stale() for a in Article.objects.filter(archived_at__isnull=True)) == 1
