@@ -32,6 +32,7 @@ class BenchConfig:
     identity_records: int
     resolve_customers: int
     febrl: bool
+    knowledge_articles: int = 50_000
 
     @property
     def database_url(self) -> str:
@@ -90,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
         help="customers loaded for the real-time resolve timing (0: skip; 1000000: the 1M figure)",
     )
     p.add_argument("--no-febrl", action="store_true", help="skip the FEBRL4 accuracy run")
+    p.add_argument(
+        "--knowledge-articles",
+        type=int,
+        default=50_000,
+        help="generated knowledge articles for the search timings (0: skip)",
+    )
     return p
 
 
@@ -118,6 +125,7 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         identity_records=a.identity_records,
         resolve_customers=a.resolve_customers,
         febrl=not a.no_febrl,
+        knowledge_articles=a.knowledge_articles,
     )
 
 

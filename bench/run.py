@@ -182,6 +182,15 @@ def measure_identity(config: BenchConfig) -> dict[str, Any]:
     return out
 
 
+def measure_knowledge(config: BenchConfig) -> dict[str, Any]:
+    """Knowledge search: index build and query latency at `--knowledge-articles` articles."""
+    if not config.knowledge_articles:
+        return {}
+    return _child_json(
+        "bench.knowledge", ["--articles", str(config.knowledge_articles), "--seed", "11"]
+    )
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through `finally`: the server is stopped
 
@@ -197,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         info, loader_rss = load_in_child(config)
         results = measure(config, info)
         results["identity"] = measure_identity(config)
+        results["knowledge"] = measure_knowledge(config)
     except FixtureError as exc:
         log(str(exc))
         return 2

@@ -148,6 +148,7 @@ def rebuild_index(progress: Callable[[int, int], None] | None = None, batch: int
             if progress:
                 progress(done, total)
         index.write_vocabulary(vocab, public, gen)
+    index.analyze()
     return done
 
 
@@ -183,7 +184,7 @@ def _hits(viewer: Any, ranked: list[tuple[uuid.UUID, float]], words: list[str]) 
     ids = [a for a, _ in ranked]
     if not ids:
         return []
-    articles = {a.pk: a for a in articles_for(viewer).filter(pk__in=ids)}
+    articles = {a.pk: a for a in articles_for(viewer).filter(pk__in=ids).order_by()}
     bodies = index.bodies(ids)
     return [
         Hit(article=articles[a], rank=rank, snippet_html=snippet(bodies.get(a, ""), words))

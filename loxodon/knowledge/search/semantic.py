@@ -32,6 +32,8 @@ from loxodon.knowledge.search import index
 from loxodon.knowledge.search.index import Doc, Scope
 
 DIM = 256
+COARSE_DIM = 64  # shortlist on this prefix of each vector (a quarter of the memory to scan)
+SHORTLIST = 1000
 MIN_SIMILARITY = 0.22  # below this a "nearest" article is noise (unrelated words score ~0.1)
 _model: Any = None
 _model_failed = False
@@ -102,6 +104,7 @@ class _Matrix:
         self.ids: list[uuid.UUID] = []
         self.row: dict[uuid.UUID, int] = {}
         self.vectors = np.zeros((0, DIM), dtype=np.float32)
+        self.coarse = np.zeros((0, COARSE_DIM), dtype=np.float32)
         self.public = np.zeros(0, dtype=bool)
         self.live = np.zeros(0, dtype=bool)
         self.internal = np.zeros(0, dtype=bool)
@@ -124,6 +127,7 @@ class _Matrix:
                 n = len(self.ids)
                 grow = len(new_rows)
                 self.vectors = np.vstack([self.vectors, np.zeros((grow, DIM), np.float32)])
+                self.coarse = np.vstack([self.coarse, np.zeros((grow, COARSE_DIM), np.float32)])
                 self.public = np.concatenate([self.public, np.zeros(grow, bool)])
                 self.live = np.concatenate([self.live, np.zeros(grow, bool)])
                 self.internal = np.concatenate([self.internal, np.zeros(grow, bool)])
@@ -135,8 +139,11 @@ class _Matrix:
                 i = self.row[article_id]
                 if blob is not None and len(blob) == DIM * 4:
                     self.vectors[i] = np.frombuffer(blob, dtype=np.float32)
+                    head = self.vectors[i, :COARSE_DIM]
+                    self.coarse[i] = head / (np.linalg.norm(head) or 1.0)
                 else:
                     self.vectors[i] = 0.0
+                    self.coarse[i] = 0.0
                 self.live[i] = not archived
                 self.public[i] = audience == Audience.PUBLIC and not archived
                 self.internal[i] = audience == Audience.INTERNAL
@@ -146,30 +153,43 @@ class _Matrix:
                 self._reset()
                 self.refresh()
 
-    def nearest(self, vector: np.ndarray, scope: Scope, k: int) -> list[tuple[uuid.UUID, float]]:
-        if not self.ids:
-            return []
-        scores = self.vectors @ vector
+    def _mask(self, scope: Scope) -> np.ndarray:
         if scope.public_only:
             mask = self.public.copy()
         else:
             mask = np.ones(len(self.ids), bool) if scope.include_archived else self.live.copy()
             if scope.audience == Audience.PUBLIC:
-                mask &= self.public | ~self.live
                 mask &= ~self.internal
             elif scope.audience == Audience.INTERNAL:
                 mask &= self.internal
         if scope.category:
             mask &= np.array([c == scope.category for c in self.category], dtype=bool)
-        mask &= scores >= MIN_SIMILARITY
-        candidates = np.flatnonzero(mask)
-        if candidates.size == 0:
+        return mask
+
+    def nearest(self, vector: np.ndarray, scope: Scope, k: int) -> list[tuple[uuid.UUID, float]]:
+        """Two stages: the first COARSE_DIM dimensions (Matryoshka-trained, so a prefix is a
+        smaller embedding) shortlist SHORTLIST rows, the full vectors rank them."""
+        if not self.ids:
             return []
-        if candidates.size > k:
-            top = np.argpartition(-scores[candidates], k)[:k]
-            candidates = candidates[top]
-        order = candidates[np.argsort(-scores[candidates])]
-        return [(self.ids[i], float(scores[i])) for i in order]
+        allowed = np.flatnonzero(self._mask(scope))
+        if allowed.size == 0:
+            return []
+        if allowed.size > SHORTLIST:
+            head = vector[:COARSE_DIM] / (np.linalg.norm(vector[:COARSE_DIM]) or 1.0)
+            coarse = (
+                self.coarse[allowed] @ head
+                if allowed.size < len(self.ids) // 2
+                else (self.coarse @ head)[allowed]
+            )
+            allowed = allowed[np.argpartition(-coarse, SHORTLIST)[:SHORTLIST]]
+        scores = self.vectors[allowed] @ vector
+        keep = scores >= MIN_SIMILARITY
+        allowed, scores = allowed[keep], scores[keep]
+        if allowed.size > k:
+            top = np.argpartition(-scores, k)[:k]
+            allowed, scores = allowed[top], scores[top]
+        order = np.argsort(-scores)
+        return [(self.ids[i], float(scores[j])) for j, i in zip(order, allowed[order], strict=True)]
 
 
 _matrix = _Matrix()

@@ -8,6 +8,7 @@ own `<mark>` tags are added around matched words.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -63,12 +64,17 @@ def stem(word: str) -> str:
     return w
 
 
-def _matcher(words: list[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=256)
+def _matcher_for(words: tuple[str, ...]) -> re.Pattern[str] | None:
     stems = sorted({stem(w) for w in words if w}, key=len, reverse=True)
     if not stems:
         return None
     alternatives = "|".join(re.escape(s) for s in stems)
     return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]{{0,5}}(?![^\W_])", re.IGNORECASE)
+
+
+def _matcher(words: list[str]) -> re.Pattern[str] | None:
+    return _matcher_for(tuple(words))
 
 
 def highlight(text: str, words: list[str]) -> str:
