@@ -100,7 +100,9 @@ def index_article(article: Article) -> None:
         .filter(pk=article.pk)
         .first()
     )
-    if fresh is None:
+    if fresh is None:  # deleted since: forget it
+        with transaction.atomic():
+            index.remove(article.pk)
         return
     doc = _doc(fresh)
     if doc is None:

@@ -103,7 +103,7 @@ def generation() -> int:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _term_deltas(old: Doc | None, new: Doc) -> list[tuple[str, int, int]]:
+def _term_deltas(old: Doc | None, new: Doc | None) -> list[tuple[str, int, int]]:
     """(term, Δpublic_df, Δall_df) for the vocabulary, only for terms whose counts change."""
     delta: dict[str, list[int]] = {}
     for doc, sign in ((old, -1), (new, 1)):
@@ -202,6 +202,20 @@ def write(doc: Doc) -> None:
             "VALUES (%s, %s, %s, %s, %s, %s)",
             [doc_id, doc.title, doc.tags, doc.category, doc.body, flags(doc)],
         )
+
+
+def remove(article_id: uuid.UUID) -> None:
+    """Drop an article from the index (it was deleted); its words leave the vocabulary."""
+    with connection.cursor() as cursor:
+        found = _old_doc(cursor, article_id)
+        if found is None:
+            return
+        doc_id, old = found
+        gen = bump_generation(cursor)
+        _write_terms(cursor, _term_deltas(old, None), gen)
+        if vendor() == "sqlite":
+            cursor.execute("DELETE FROM knowledge_search_fts WHERE rowid = %s", [doc_id])
+        cursor.execute("DELETE FROM knowledge_search_doc WHERE id = %s", [doc_id])
 
 
 def clear() -> None:

@@ -199,3 +199,16 @@ def test_problem_text_finds_articles(write: Write, agent: User) -> None:
     write("Store hours", "Nine to five.")
     hits = articles_for_problem(agent, "My phone stopped charging yesterday after the update")
     assert hits[0].article.title == "Phone will not charge"
+
+
+def test_deleted_article_leaves_the_index(write: Write, agent: User) -> None:
+    from loxodon.knowledge.models import ArticleVersion
+    from loxodon.knowledge.search import index_article
+
+    article = write("Zanzibar returns", "Thirty days.", audience="public")
+    Article.objects.filter(pk=article.pk).update(current=None)
+    ArticleVersion.objects.filter(article=article).delete()
+    Article.objects.filter(pk=article.pk).delete()
+    index_article(article)
+    assert search_articles(agent, "zanzibar", semantic=False).total == 0
+    assert search_articles(agent, "zanzibr", semantic=False).suggestion is None
