@@ -279,7 +279,8 @@ def articles_for_problem(viewer: Any, text: str, *, limit: int = 5) -> list[Hit]
         return []
     limit = max(1, min(int(limit), 20))
     scope = _scope(viewer, None, None, False)
-    fulltext, _ = index.match(words, scope, limit=max(20, limit * 4), any_word=True, count=False)
+    chosen = vocabulary.informative(words, scope.public_only)
+    fulltext, _ = index.match(chosen, scope, limit=max(20, limit * 4), any_word=True, count=False)
     if semantic.enabled():
         ranked = _fuse(fulltext, semantic.nearest(text[:2000], scope, max(20, limit * 4)))
     else:

@@ -351,28 +351,9 @@ def match(
     (capped at COUNT_CAP; -1 when `count` is off)."""
     if not words:
         return [], 0
-    where, params = _filters(scope)
     with connection.cursor() as cursor:
         if vendor() == "postgresql":
-            query = _pg_query(words, any_word)
-            base = (
-                "FROM knowledge_search_doc d, websearch_to_tsquery('english', %s) q "
-                f"WHERE d.document @@ q{where}"
-            )
-            cursor.execute(
-                f"SELECT d.article_id, ts_rank_cd(d.document, q) AS r {base} "
-                "ORDER BY r DESC, d.id LIMIT %s OFFSET %s",
-                [query, *params, limit, offset],
-            )
-            hits = [(to_uuid(a), float(r)) for a, r in cursor.fetchall()]
-            total = -1
-            if count:
-                cursor.execute(
-                    f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP}) t",
-                    [query, *params],
-                )
-                total = int(cursor.fetchone()[0])
-            return hits, total
+            return _pg_match(cursor, words, scope, limit, offset, any_word, count)
         query = _fts5_query(words, any_word, prefix=False, columns="", scope=scope)
         total = -1
         if count:
@@ -396,6 +377,51 @@ def match(
         articles = _article_ids(cursor, [r[0] for r in rows])
         hits = [(articles[i], -float(r)) for i, r in rows if i in articles]
         return hits, total
+
+
+def _pg_match(
+    cursor: Any,
+    words: Sequence[str],
+    scope: Scope,
+    limit: int,
+    offset: int,
+    any_word: bool,
+    count: bool,
+) -> tuple[list[tuple[uuid.UUID, float]], int]:
+    where, params = _filters(scope)
+    query = _pg_query(words, any_word)
+    base = (
+        "FROM knowledge_search_doc d, websearch_to_tsquery('english', %s) q "
+        f"WHERE d.document @@ q{where}"
+    )
+    total = -1
+    if count:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 {base} LIMIT {COUNT_CAP}) t", [query, *params]
+        )
+        total = int(cursor.fetchone()[0])
+    rows: list[Any] = []
+    if total >= COUNT_CAP:
+        # Very common words: rank the articles with them in the title (weight A) first, as on
+        # SQLite; to_tsquery is safe here, the words are letters and digits only.
+        titles = (" | " if any_word else " & ").join(f"'{w}':A" for w in words)
+        cursor.execute(
+            "SELECT d.article_id, ts_rank_cd(d.document, q) AS r FROM knowledge_search_doc d, "
+            f"to_tsquery('english', %s) q WHERE d.document @@ q{where} "
+            "ORDER BY r DESC, d.id LIMIT %s OFFSET %s",
+            [titles, *params, limit, offset],
+        )
+        rows = cursor.fetchall()
+        if len(rows) < limit:
+            rows = []
+    if not rows:
+        cursor.execute(
+            f"SELECT d.article_id, ts_rank_cd(d.document, q) AS r {base} "
+            "ORDER BY r DESC, d.id LIMIT %s OFFSET %s",
+            [query, *params, limit, offset],
+        )
+        rows = cursor.fetchall()
+    return [(to_uuid(a), float(r)) for a, r in rows], total
 
 
 def _ranked(cursor: Any, expression: str, limit: int, offset: int) -> list[Any]:

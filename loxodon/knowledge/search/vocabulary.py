@@ -91,6 +91,18 @@ def correct(words: list[str], public_only: bool) -> str | None:
     return " ".join(out) if changed else None
 
 
+def informative(words: list[str], public_only: bool, keep: int = 6) -> list[str]:
+    """The `keep` rarest of `words` that some article contains (rare words say the most about
+    a problem; a word in most articles only costs ranking time), in their original order."""
+    _vocabulary.refresh()
+    col = 0 if public_only else 1
+    known = [(w, _vocabulary.df[w][col]) for w in words if w in _vocabulary.df]
+    known = [(w, df) for w, df in known if df > 0]
+    codes = [w for w in words if w not in _vocabulary.df and any(c.isdigit() for c in w)]
+    chosen = {w for w, _ in sorted(known, key=lambda item: item[1])[:keep]} | set(codes[:2])
+    return [w for w in words if w in chosen] or words[:keep]
+
+
 def forget() -> None:
     global _vocabulary
     _vocabulary = _Vocabulary()
