@@ -493,3 +493,11 @@ def test_preview_renders_without_saving(editor: Client, policy: Article) -> None
     )
     assert created.status_code == 200 and "<em>Hi</em>" in created.content.decode()
     assert policy.versions.count() == 1 and Article.objects.count() == 1
+
+
+def test_list_links_to_register_and_report_by_role(desk: Client, editor: Client) -> None:
+    agent_html = desk.get(reverse("knowledge:articles")).content.decode()
+    assert reverse("knowledge:exceptions") in agent_html
+    assert reverse("knowledge:citations") not in agent_html  # the report is for supervisors
+    supervisor_html = editor.get(reverse("knowledge:articles")).content.decode()
+    assert reverse("knowledge:citations") in supervisor_html
