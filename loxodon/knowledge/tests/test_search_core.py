@@ -212,3 +212,18 @@ def test_deleted_article_leaves_the_index(write: Write, agent: User) -> None:
     index_article(article)
     assert search_articles(agent, "zanzibar", semantic=False).total == 0
     assert search_articles(agent, "zanzibr", semantic=False).suggestion is None
+
+
+def test_very_common_words_rank_title_matches_first(
+    write: Write, agent: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loxodon.knowledge.search import index
+
+    monkeypatch.setattr(index, "COUNT_CAP", 3)  # "very common" from 3 matches on
+    for i in range(4):
+        write(f"Note {i}", f"Body {i} mentions the warranty.", audience="public")
+    write("Warranty terms", "Ninety days.", audience="public")
+    first = search_articles(None, "warranty", limit=1, semantic=False)
+    assert titles(first) == ["Warranty terms"] and first.total == 3 and first.capped
+    every = search_articles(None, "warranty", limit=10, semantic=False)
+    assert len(every.hits) == 5 and titles(every)[0] == "Warranty terms"
