@@ -375,7 +375,7 @@ def match(
             )
             total = int(cursor.fetchone()[0])
         rows: list[Any] = []
-        if total >= COUNT_CAP:
+        if total >= COUNT_CAP or any_word:  # common words, or any of many (case text)
             # Very common words: rank the articles with them in the title, tags or category
             # (weighted far above the body, so they head the ranking anyway) before ranking
             # every match; fall through when they do not fill the page.
@@ -412,7 +412,7 @@ def _pg_match(
         )
         total = int(cursor.fetchone()[0])
     rows: list[Any] = []
-    if total >= COUNT_CAP:
+    if total >= COUNT_CAP or any_word:  # common words, or any of many (case text)
         # Very common words: the articles with them in the title, tags or category first (their
         # own GIN-indexed tsvector), as on SQLite; if those do not fill the page, every match.
         # Either way only the first PG_BOUNDED rows found are ranked: ts_rank_cd reads each
