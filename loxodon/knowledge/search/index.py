@@ -285,10 +285,14 @@ def write_vocabulary(vocabulary: Counter[str], public: Counter[str], gen: int) -
 
 
 def analyze() -> None:
-    """Refresh the planner's statistics after a bulk load. Without them SQLite reads
-    "audience = 'public' AND id IN (…20 ids…)" through the audience index (every public
-    article, ~30 ms at 50,000) instead of the primary key (~1 ms)."""
+    """After a bulk load: merge FTS5 segments, refresh the planner's statistics. Without
+    statistics SQLite reads "audience = 'public' AND id IN (…20 ids…)" through the audience
+    index (every public article, ~30 ms at 50,000) instead of the primary key (~1 ms)."""
     with connection.cursor() as cursor:
+        if vendor() == "sqlite":  # merge the segments a bulk load leaves (2x faster queries)
+            cursor.execute(
+                "INSERT INTO knowledge_search_fts (knowledge_search_fts) VALUES ('optimize')"
+            )
         cursor.execute("ANALYZE knowledge_article")
         cursor.execute("ANALYZE knowledge_search_doc")
 
