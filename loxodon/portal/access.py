@@ -1,0 +1,117 @@
+"""Who is signed in to the portal, and the one way portal views get the customer's objects.
+
+The portal keeps its own session key (a staff sign-in never opens the portal, nor the reverse).
+Every portal read of customer data goes through `own_or_404`-style selectors built on
+`customer_scope`: an object of another customer is a 404 exactly like one that does not exist,
+and the attempt is logged (customer, kind, id — never tokens).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from loxodon.customers.models import Customer
+from loxodon.portal.models import PortalLogin
+
+SESSION_KEY = "portal_login_id"
+log = logging.getLogger("loxodon.portal.access")
+M = TypeVar("M", bound=Model)
+
+
+class PortalRequest(HttpRequest):
+    portal_login: PortalLogin
+    customer: Customer
+
+
+def current_login(request: HttpRequest) -> PortalLogin | None:
+    login_id = request.session.get(SESSION_KEY)
+    if not login_id:
+        return None
+    login = (
+        PortalLogin.objects.select_related("customer", "identity")
+        .filter(pk=login_id, is_active=True, identity__verified=True)
+        .first()
+    )
+    if login is None:
+        request.session.pop(SESSION_KEY, None)
+        return None
+    customer = login.customer
+    # A customer merged into another signs in as the survivor.
+    if customer.merged_into_id is not None:
+        request.session.pop(SESSION_KEY, None)
+        return None
+    return login
+
+
+def start_session(request: HttpRequest, login: PortalLogin) -> None:
+    """Sign `login` in: a new session key (no fixation), the login remembered."""
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = str(login.pk)
+    login.last_sign_in_at = timezone.now()
+    login.save(update_fields=["last_sign_in_at", "updated_at"])
+
+
+def end_session(request: HttpRequest) -> None:
+    request.session.pop(SESSION_KEY, None)
+    request.session.cycle_key()
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in customers only (others go to the sign-in page); sets request.customer."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        login = current_login(request)
+        if login is None:
+            return redirect(f"{reverse('portal:sign-in')}?next={request.path}")
+        request.portal_login = login  # type: ignore[attr-defined]
+        request.customer = login.customer  # type: ignore[attr-defined]
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Cache-Control", "private, no-store")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return wrapped
+
+
+def not_found(customer: Customer, kind: str, object_id: object) -> Http404:
+    """The 404 for someone else's (or no) object, logged for the security trail."""
+    log.warning(
+        "portal: customer %s asked for %s %s: not theirs or does not exist",
+        customer.pk,
+        kind,
+        str(object_id)[:64],
+    )
+    return Http404("not found")
+
+
+def own_or_404(queryset: QuerySet[M], customer: Customer, object_id: object, kind: str) -> M:
+    """One object from a queryset already scoped to the customer, or a logged 404."""
+    try:
+        key = uuid.UUID(str(object_id))
+    except ValueError:
+        raise not_found(customer, kind, object_id) from None
+    found = queryset.filter(pk=key).first()
+    if found is None:
+        raise not_found(customer, kind, object_id)
+    return found
