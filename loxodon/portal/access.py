@@ -12,7 +12,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +23,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from loxodon.customers.models import Customer
 from loxodon.portal.models import PortalLogin
+
+if TYPE_CHECKING:
+    from loxodon.cases.models import Case
 
 SESSION_KEY = "portal_login_id"
 log = logging.getLogger("loxodon.portal.access")
@@ -103,6 +106,19 @@ def not_found(customer: Customer, kind: str, object_id: object) -> Http404:
         str(object_id)[:64],
     )
     return Http404("not found")
+
+
+def cases_visible_to(login: PortalLogin) -> QuerySet[Case]:
+    """The cases this login may see: the customer's own, plus (for an account admin) every case
+    of a customer of the same business account. Merged-away customers own nothing."""
+    from loxodon.cases.models import Case
+
+    customer = login.customer
+    if login.is_account_admin and customer.account_id is not None:
+        return Case.objects.filter(
+            customer__account_id=customer.account_id, customer__merged_into__isnull=True
+        )
+    return Case.objects.filter(customer=customer)
 
 
 def own_or_404(queryset: QuerySet[M], customer: Customer, object_id: object, kind: str) -> M:
