@@ -514,6 +514,12 @@ def embeddings_since(gen: int) -> list[tuple[uuid.UUID, str, bool, str, bytes | 
         ]
 
 
+def term_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM knowledge_search_term")
+        return int(cursor.fetchone()[0])
+
+
 def doc_count() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM knowledge_search_doc")

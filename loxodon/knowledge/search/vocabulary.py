@@ -34,6 +34,11 @@ class _Vocabulary:
                 self.df[term] = (public_df, all_df)
             self.generation = current
             self.by_length = {}
+            if len(self.df) != index.term_count():  # rows went away (rebuild, rollback)
+                self.generation, self.df = -1, {}
+                for term, public_df, all_df in index.terms_since(-1):
+                    self.df[term] = (public_df, all_df)
+                self.generation = current
 
     def _bucket(self, public_only: bool) -> dict[int, list[str]]:
         bucket = self.by_length.get(public_only)

@@ -227,3 +227,33 @@ def test_very_common_words_rank_title_matches_first(
     assert titles(first) == ["Warranty terms"] and first.total == 3 and first.capped
     every = search_articles(None, "warranty", limit=10, semantic=False)
     assert len(every.hits) == 5 and titles(every)[0] == "Warranty terms"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_caches_forget_what_a_rollback_removed(supervisor: User) -> None:
+    """A test (or a failed transaction) rolled back: the per-process vocabulary must not keep
+    suggesting its words."""
+    from django.db import transaction
+
+    from loxodon.knowledge import services
+
+    class Rollback(Exception):
+        pass
+
+    services.create_article(by=supervisor, title="Anchor", body="Anchor text.", audience="public")
+    from loxodon.knowledge.search import index_article
+
+    index_article(Article.objects.get(title="Anchor"))
+    assert search_articles(None, "anchr", semantic=False).suggestion == "anchor"
+    with pytest.raises(Rollback), transaction.atomic():
+        article = services.create_article(
+            by=supervisor, title="Zanzibar", body="Zanzibar text.", audience="public"
+        )
+        index_article(article)
+        assert search_articles(None, "zanzibr", semantic=False).suggestion == "zanzibar"
+        raise Rollback
+    assert search_articles(None, "zanzibr", semantic=False).suggestion is None
+    from loxodon.knowledge.search import index
+
+    with transaction.atomic():
+        index.clear()  # Django's flush after this test empties model tables only
