@@ -378,6 +378,38 @@ def record_survey_response(
     """
     now = now or timezone.now()
     invitation = invitation_for_token(token, now=now)
+    return _record_response(invitation, answers, now)
+
+
+def record_portal_survey_response(
+    customer: Customer,
+    invitation_id: uuid.UUID,
+    answers: SurveyAnswers,
+    *,
+    now: datetime | None = None,
+) -> Event:
+    """A signed-in portal customer's answers, without the link's token: their portal session
+    proves who they are, so any of their own invitations (portal or email) may be answered.
+
+    Another customer's (or no) invitation → NotFound; answered or expired → SurveyClosed (410);
+    answers out of range → InvalidInput. Same event and claim as `record_survey_response`.
+    """
+    now = now or timezone.now()
+    invitation = (
+        SurveyInvitation.objects.select_related("customer", "case", "about_event")
+        .filter(pk=invitation_id, customer=customer)
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("no such survey")
+    if invitation.is_used():
+        raise SurveyClosed("this survey has already been answered", reason="answered")
+    if invitation.is_expired(now):
+        raise SurveyClosed("this survey has expired", reason="expired")
+    return _record_response(invitation, answers, now)
+
+
+def _record_response(invitation: SurveyInvitation, answers: SurveyAnswers, now: datetime) -> Event:
     payload: dict[str, object] = {
         "touchpoint": invitation.touchpoint,
         "satisfaction": answers.satisfaction,
