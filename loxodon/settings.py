@@ -247,6 +247,18 @@ LOXODON_SURVEY_EXPIRY_DAYS = int(os.environ.get("LOXODON_SURVEY_EXPIRY_DAYS", "1
 LOXODON_SURVEY_GUESS_RATE = os.environ.get("LOXODON_SURVEY_GUESS_RATE", "30/h")
 LOXODON_SURVEY_ORDER_MAX_AGE_DAYS = int(os.environ.get("LOXODON_SURVEY_ORDER_MAX_AGE_DAYS", "3"))
 
+# --- portal sign-in (loxodon/portal/auth.py): link lifetime and rate limits ("count/period") ----
+LOXODON_PORTAL_LINK_MINUTES = int(os.environ.get("LOXODON_PORTAL_LINK_MINUTES", "15"))
+LOXODON_PORTAL_RATES = {
+    "link_address": os.environ.get("LOXODON_PORTAL_RATE_LINK_ADDRESS", "5/h"),
+    "link_ip": os.environ.get("LOXODON_PORTAL_RATE_LINK_IP", "20/h"),
+    "code_ip": os.environ.get("LOXODON_PORTAL_RATE_CODE_IP", "10/10m"),
+    "password_address": os.environ.get("LOXODON_PORTAL_RATE_PASSWORD_ADDRESS", "10/h"),
+    "password_ip": os.environ.get("LOXODON_PORTAL_RATE_PASSWORD_IP", "30/h"),
+    "email_change": os.environ.get("LOXODON_PORTAL_RATE_EMAIL_CHANGE", "5/h"),
+}
+# --- end of portal sign-in settings ---
+
 # Default region for phone numbers written without a country code (ISO 3166 alpha-2).
 LOXODON_DEFAULT_PHONE_REGION = os.environ.get("LOXODON_DEFAULT_PHONE_REGION", "GB")
 # Batch ingest upper bound (API contract: up to 1000 events per batch).

@@ -79,6 +79,8 @@ KINDS: dict[str, Kind] = {
         Kind("exception_approved", "Policy exception approved", internal=True),
         Kind("exception_denied", "Policy exception denied", internal=True),
         Kind("exception_withdrawn", "Policy exception request withdrawn", internal=True),
+        # the customer's own changes in the portal (shown to them: it is their own record)
+        Kind("contact_details_changed", "Contact details changed"),
     )
 }
 
