@@ -286,3 +286,21 @@ def articles_for_problem(viewer: Any, text: str, *, limit: int = 5) -> list[Hit]
     else:
         ranked = fulltext
     return _hits(viewer, ranked[:limit], words)
+
+
+def drop_index_if_articles_gone() -> bool:
+    """Empty the index when the articles are gone but index rows remain (after `flush`).
+
+    The index lives in raw tables Django's `flush` does not know about; `flush` sends
+    `post_migrate`, whose handler (see apps.py) calls this, so a flushed database (the test
+    suite's transactional tests, `seed_demo --reset`) never searches articles that no longer exist.
+    """
+    from django.db import connection
+
+    if Article.objects.exists() or index.doc_count() == 0:
+        return False
+    with transaction.atomic():
+        index.clear()
+        with connection.cursor() as cursor:
+            index.bump_generation(cursor)
+    return True
