@@ -77,6 +77,10 @@ class Article(BaseModel):
         help_text="who keeps it current",
     )
     archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archived_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["title"]

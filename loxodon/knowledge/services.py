@@ -225,6 +225,8 @@ def archive_article(*, article: Article, by: User, reason: str) -> Article:
     if locked.archived_at is not None:
         raise Conflict(f"{locked.title} is already archived")
     locked.archived_at = timezone.now()
-    locked.save(update_fields=["archived_at", "updated_at"])
+    locked.archived_by = by
+    locked.archived_reason = reason.strip()[:300]
+    locked.save(update_fields=["archived_at", "archived_by", "archived_reason", "updated_at"])
     _index_on_commit(locked)
     return locked

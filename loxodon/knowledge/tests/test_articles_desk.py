@@ -436,6 +436,8 @@ def test_archive_needs_a_reason_and_shows_a_banner(
     assert policy.archived_at is not None
     html = desk.get(url("article", policy)).content.decode()
     assert 'id="kb-archived"' in html and "do not give it to a customer" in html
+    assert "“replaced”" in html and policy.archived_reason == "replaced"
+    assert policy.archived_by is not None and policy.archived_by.role == "supervisor"
     assert "Archive this article" not in editor.get(url("article", policy)).content.decode()
     assert editor.get(url("archive", policy)).status_code == 405
 
