@@ -162,7 +162,7 @@ def link_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def use_link(request: HttpRequest) -> HttpResponse:
     """GET: the page that reads the fragment (or takes the pasted code); POST: sign in."""
-    form = SignInCodeForm()
+    form, refusal = SignInCodeForm(), ""
     status = 200
     if request.method == "POST":
         form = SignInCodeForm(request.POST)
@@ -173,12 +173,13 @@ def use_link(request: HttpRequest) -> HttpResponse:
             try:
                 login = auth.use_sign_in_link(form.cleaned_data["code"])
             except auth.SignInRefused as exc:
-                form = SignInCodeForm()
-                form.add_error(None, exc.detail)
+                # a fresh form: the refused code is not echoed back into the page
+                form, refusal = SignInCodeForm(), exc.detail
             else:
                 return _signed_in(request, login)
         status = 400
-    page = render(request, "portal/sign_in_code.html", {"form": form}, status=status)
+    context = {"form": form, "refusal": refusal}
+    page = render(request, "portal/sign_in_code.html", context, status=status)
     return _private(page)
 
 
@@ -281,7 +282,7 @@ def change_email(request: PortalRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def confirm_email(request: PortalRequest) -> HttpResponse:
     """Like the sign-in link page, for a confirm_email link of the signed-in login."""
-    form = SignInCodeForm()
+    form, refusal = SignInCodeForm(), ""
     status = 200
     if request.method == "POST":
         wait = _over_limit(request, "code_ip", "ip")
@@ -294,20 +295,19 @@ def confirm_email(request: PortalRequest) -> HttpResponse:
                     request.portal_login, form.cleaned_data["code"]
                 )
             except auth.SignInRefused:
-                form = SignInCodeForm()
-                form.add_error(
-                    None,
+                form, refusal = (
+                    SignInCodeForm(),
                     "That link did not work: it may be used, expired, or for another "
                     "sign-in. Ask for a new one on your account page.",
                 )
             except DomainError as exc:
-                form = SignInCodeForm()
-                form.add_error(None, exc.detail)
+                form, refusal = SignInCodeForm(), exc.detail
             else:
                 messages.success(request, f"Your email address is now {identity.value}.")
                 return _private(redirect("portal:account"))
         status = 400
-    page = render(request, "portal/account_confirm_email.html", {"form": form}, status=status)
+    context = {"form": form, "refusal": refusal}
+    page = render(request, "portal/account_confirm_email.html", context, status=status)
     return _private(page)
 
 

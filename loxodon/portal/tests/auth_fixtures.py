@@ -1,0 +1,120 @@
+"""Fixtures for the sign-in and account tests: a real SMTP server, customers with logins."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.core.cache import caches
+from django.test import Client
+
+from loxodon.customers.models import Customer
+from loxodon.customers.services import create_customer
+from loxodon.portal.auth import create_portal_login
+from loxodon.portal.models import PortalLogin
+
+TOKEN_IN_URL = re.compile(r"#([A-Za-z0-9_\-]{20,})")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)  # type: ignore[misc]
+            for e in self.envelopes
+        ]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    @staticmethod
+    def body(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        assert part is not None
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+    def token_for(self, address: str) -> str:
+        """The token of the newest link mailed to `address` (from the URL fragment)."""
+        found = TOKEN_IN_URL.search(self.body(self.to(address)[-1]))
+        assert found, "no link in the mail"
+        return found.group(1)
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[Mailbox]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.LOXODON_PUBLIC_URL = "https://help.example.test"
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    caches["ratelimit"].clear()
+    yield
+    caches["ratelimit"].clear()
+
+
+@pytest.fixture
+def alice(db: None) -> Customer:
+    return create_customer(
+        name="Alice Able",
+        email="alice@example.com",
+        phone="+44 20 7946 0001",
+        verified=True,
+        street="1 High Street",
+        city="London",
+        postcode="sw1a 1aa",
+    )
+
+
+@pytest.fixture
+def alice_login(alice: Customer) -> PortalLogin:
+    return create_portal_login(customer=alice, email="alice@example.com")
+
+
+@pytest.fixture
+def bob(db: None) -> Customer:
+    return create_customer(name="Bob Other", email="bob@example.com", verified=True)
+
+
+def sign_in_as(login: PortalLogin) -> Client:
+    """A browser signed in to the portal as `login` (through a real link, like a customer)."""
+    from loxodon.portal.auth import IssuedLink, issue_link
+
+    client = Client()
+    issued: IssuedLink = issue_link(purpose="sign_in", email=login.email, login=login)
+    response = client.post("/portal/sign-in/link", {"code": issued.token})
+    assert response.status_code == 302, response.content[:500]
+    return client
