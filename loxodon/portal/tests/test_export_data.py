@@ -186,7 +186,7 @@ def test_download_is_an_attachment_with_its_recorded_hash(jo: Everything) -> Non
     client = portal_client(jo.login)
     response = client.get(reverse("portal:my-data-download", args=[jo.export.pk]))
     assert response.status_code == 200
-    body = b"".join(response.streaming_content)
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith('attachment; filename="my-data-')
     assert response["X-Content-Type-Options"] == "nosniff"
