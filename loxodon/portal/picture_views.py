@@ -6,6 +6,8 @@ someone else's id is a logged 404) and every write through `portal.services`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,6 +29,19 @@ from loxodon.portal.picture_forms import (
 )
 
 
+def picture_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """`portal_view`, with `Referrer-Policy: same-origin` (these URLs carry no secret): with
+    `no-referrer` browsers post forms with `Origin: null`, which Django's CSRF check refuses."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "same-origin"
+        return response
+
+    return portal_view(wrapped)
+
+
 def _p(request: HttpRequest) -> PortalRequest:
     return cast(PortalRequest, request)
 
@@ -42,7 +57,7 @@ def _first_error(form: Any) -> str:
 
 
 @require_GET
-@portal_view
+@picture_view
 def home(request: HttpRequest) -> HttpResponse:
     r = _p(request)
     open_cases = selectors.case_cards(r.portal_login, open_only=True, limit=10)
@@ -61,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@portal_view
+@picture_view
 def timeline(request: HttpRequest) -> HttpResponse:
     r = _p(request)
     status = 200
@@ -98,7 +113,7 @@ def _more_url(request: HttpRequest, cursor: str | None) -> str:
 
 
 @require_GET
-@portal_view
+@picture_view
 def cases(request: HttpRequest) -> HttpResponse:
     r = _p(request)
     label = request.GET.get("label", "").strip()[:40]
@@ -136,7 +151,7 @@ def _case_page(request: HttpRequest, case_id: str, status: int = 200, **extra: A
 
 
 @require_GET
-@portal_view
+@picture_view
 def case(request: HttpRequest, case_id: str) -> HttpResponse:
     return _case_page(request, case_id)
 
@@ -145,7 +160,7 @@ ACTIONS = ("confirm", "not-fixed", "message", "pin", "unpin", "label")
 
 
 @require_POST
-@portal_view
+@picture_view
 def case_action(request: HttpRequest, case_id: str, action: str) -> HttpResponse:
     r = _p(request)
     case = selectors.get_case(r.portal_login, case_id)  # someone else's case: logged 404
@@ -209,7 +224,7 @@ def services_next(request: HttpRequest, fallback: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@portal_view
+@picture_view
 def new_case(request: HttpRequest) -> HttpResponse:
     r = _p(request)
     form = NewRequestForm(request.POST or None, request.FILES or None)
@@ -236,7 +251,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@portal_view
+@picture_view
 def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
     r = _p(request)
     found = selectors.get_attachment(r.portal_login, attachment_id)
@@ -254,13 +269,13 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
 
 
 @require_GET
-@portal_view
+@picture_view
 def orders(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/orders.html", {"groups": selectors.orders(_p(request).customer)})
 
 
 @require_GET
-@portal_view
+@picture_view
 def products(request: HttpRequest) -> HttpResponse:
     return render(
         request, "portal/products.html", {"products": selectors.products(_p(request).customer)}
@@ -268,7 +283,7 @@ def products(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@portal_view
+@picture_view
 def nickname(request: HttpRequest, asset_id: str) -> HttpResponse:
     r = _p(request)
     asset = selectors.get_asset(r.customer, asset_id)
@@ -285,7 +300,7 @@ def nickname(request: HttpRequest, asset_id: str) -> HttpResponse:
 
 
 @require_GET
-@portal_view
+@picture_view
 def conversations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -295,7 +310,7 @@ def conversations(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@portal_view
+@picture_view
 def labels(request: HttpRequest) -> HttpResponse:
     """Add or remove one of my labels on a case, timeline item or product (HTMX or plain)."""
     r = _p(request)
@@ -329,7 +344,7 @@ def labels(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@portal_view
+@picture_view
 def chat(request: HttpRequest) -> HttpResponse:
     r = _p(request)
     prop = services.ensure_portal_property()

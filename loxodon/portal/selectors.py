@@ -167,6 +167,14 @@ def _status_change(event: Event) -> tuple[str, str, bool]:
     return _status_words(new), detail, False
 
 
+def _asset_words(event: Event) -> str:
+    """The product's name only (the staff summary appends serial and ISO dates)."""
+    product = event.summary.removeprefix("Product registered: ")
+    if product.endswith(")") and " (" in product:
+        product = product.rpartition(" (")[0]
+    return product.strip()
+
+
 def _chat_about(event: Event) -> str:
     _, sep, about = event.summary.partition("about: ")
     return f"About: {about}" if sep and about else ""
@@ -198,7 +206,7 @@ PRESENTERS: dict[str, Callable[[Event], tuple[str, str, bool]]] = {
     "confirmation": lambda e: ("You confirmed the problem is solved", "", True),
     "article_cited": lambda e: ("We sent you a help article", e.summary, False),
     "warranty": lambda e: ("Warranty", e.summary, False),
-    "asset": lambda e: ("Product registered", e.summary, False),
+    "asset": lambda e: ("Product registered", _asset_words(e), False),
     **{k: _order_like for k in TRANSACTION_KINDS},
 }
 
