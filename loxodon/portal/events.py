@@ -44,13 +44,18 @@ def portal_message(
     *,
     attachment: tuple[str, int] | None = None,
     not_fixed: bool = False,
+    written_by: Customer | None = None,
 ) -> Event:
-    """An inbound message from the customer on their case, written in the portal (web)."""
+    """An inbound message from the customer on their case, written in the portal (web). On the
+    case's customer's timeline; `written_by` is their business account's admin when it was them."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     lead = "Still not fixed" if not_fixed else "Message from the customer"
     payload: dict[str, object] = {"direction": "inbound", "source": "portal"}
     if not_fixed:
         payload["not_fixed"] = True
+    if written_by is not None and written_by.pk != customer.pk:
+        payload["written_by"] = {"customer_id": str(written_by.pk), "name": written_by.name}
+        lead += f" by {written_by.name}"
     if attachment is not None:
         payload["attachment"] = {"filename": attachment[0], "size": attachment[1]}
     return record_event(

@@ -147,9 +147,10 @@ def _message(event: Event) -> tuple[str, str, bool]:
     p = _payload(event)
     outbound = p.get("direction") in ("outbound", "out")
     subject = p.get("subject") if isinstance(p.get("subject"), str) else ""
-    title = ("Message from us" if outbound else "Message from you") + (
-        f": {subject}" if subject else ""
-    )
+    by = p.get("written_by")
+    author = by.get("name") if isinstance(by, dict) and isinstance(by.get("name"), str) else ""
+    who = "us" if outbound else (author or "you")
+    title = f"Message from {who}" + (f": {subject}" if subject else "")
     return title, event.body, not outbound
 
 

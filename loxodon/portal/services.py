@@ -151,10 +151,11 @@ def post_message(
     try:
         with transaction.atomic():
             event = events.portal_message(
-                login.customer,
+                case.customer,
                 case,
                 text or (f"(attached {upload.filename})" if upload else ""),
                 attachment=(upload.filename, len(upload.data)) if upload else None,
+                written_by=login.customer,
             )
             if upload is not None:
                 attachment = _store(login.customer, case, event, upload)
@@ -190,7 +191,7 @@ def still_not_fixed(*, login: PortalLogin, case: Case, text: str) -> Case:
     if not case.can_reopen():
         raise Conflict("this case is still open: add a message instead")
     with transaction.atomic():
-        events.portal_message(login.customer, case, text, not_fixed=True)
+        events.portal_message(case.customer, case, text, not_fixed=True, written_by=login.customer)
         return case_services.reopen_case(case=case, reason=text, actor=None)
 
 

@@ -437,3 +437,34 @@ def test_query_counts_do_not_grow_with_history(
     large = {url: _count(alice.client, url) for url in urls}
     assert large == small, (small, large)
     assert small["/portal/timeline/"] <= 8, small
+
+
+def test_account_admin_writes_on_a_colleagues_case(agent: User) -> None:
+    admin = make_person("Ada Admin", "ada@acme.example", account="Acme Ltd", admin=True)
+    colleague = make_person("Cy Colleague", "cy@acme.example", account="Acme Ltd")
+    case = cases.open_case(customer=colleague.customer, problem="Acme printer jammed", actor=agent)
+    response = admin.client.post(f"/portal/cases/{case.pk}/message", {"text": "Any news?"})
+    assert response.status_code == 302
+    event = Event.objects.get(case=case, kind="message")
+    assert event.customer_id == colleague.customer.pk  # the case's customer's timeline
+    assert event.payload["written_by"]["name"] == "Ada Admin"
+    assert "Message from Ada Admin" in get(colleague.client, f"/portal/cases/{case.pk}/")
+
+
+def test_my_web_chat_lands_on_my_conversations_with_its_transcript(
+    alice: Person, bob: Person, agent: User
+) -> None:
+    from loxodon.channels.chat import services as chat
+
+    text = get(alice.client, "/portal/chat/")
+    token = re.search(r'data-identity="([^"]+)"', text)
+    assert token
+    hello = chat.greet_visitor(ensure_portal_property(), "v" * 24, token.group(1))
+    assert hello.refusal is None and hello.visitor.customer == alice.customer
+    posted = chat.post_visitor_message(hello.visitor, body="Is my order shipped?", client_id="c1")
+    chat.take_chat(chat=posted.chat, agent=agent)
+    chat.post_agent_message(chat=posted.chat, agent=agent, body="Yes, it left today")
+    page = get(alice.client, "/portal/conversations/")
+    assert "Is my order shipped?" in page and "Yes, it left today" in page
+    assert "<strong>You:</strong> Is my order shipped?" in page
+    assert "Is my order shipped?" not in get(bob.client, "/portal/conversations/")
