@@ -79,7 +79,7 @@ class AccountAddressForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
     country = forms.CharField(
-        label="Country code (e.g. GB)",
+        label="Country (e.g. GB)",
         max_length=2,
         min_length=2,
         required=False,

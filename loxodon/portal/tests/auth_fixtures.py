@@ -41,7 +41,7 @@ class Mailbox:
     @property
     def messages(self) -> list[EmailMessage]:
         return [
-            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)  # type: ignore[misc]
+            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)
             for e in self.envelopes
         ]
 
@@ -52,7 +52,7 @@ class Mailbox:
     def body(message: EmailMessage) -> str:
         part = message.get_body(preferencelist=("plain",))
         assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+        return str(part.get_content())
 
     def token_for(self, address: str) -> str:
         """The token of the newest link mailed to `address` (from the URL fragment)."""

@@ -118,6 +118,7 @@ def test_sign_in_by_link_and_correct_my_phone(
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Address", exact=True).click()
     expect(page.get_by_label("Street and number")).to_be_visible()
+    expect(page.locator(".collapsing")).to_have_count(0)  # the accordion has finished opening
     screenshot(page, "portal-account-desktop")
 
     # the code page (no JS fragment: a customer pasting the code)

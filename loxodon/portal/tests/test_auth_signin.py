@@ -233,6 +233,7 @@ def test_session_key_changes_at_sign_in_fixation(alice_login: PortalLogin) -> No
     session["planted"] = "yes"
     session.save()
     planted_key = session.session_key
+    assert planted_key is not None
     client.cookies["sessionid"] = planted_key
     response = client.post(
         "/portal/sign-in/",
