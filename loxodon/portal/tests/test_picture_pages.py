@@ -104,6 +104,9 @@ def test_anonymous_portal_is_the_sign_in_page(client: Client) -> None:
     response = client.get("/portal/")
     assert response.status_code == 302
     assert response["Location"].startswith("/portal/sign-in/")
+    assert 'href="/portal/help/"' in get(client, response["Location"])  # help is one click away
+    for url in PAGES:  # every page of my picture asks for sign-in first
+        assert client.get(url)["Location"].startswith("/portal/sign-in/?next=")
 
 
 def test_a_sees_only_their_own_picture(
@@ -468,3 +471,29 @@ def test_my_web_chat_lands_on_my_conversations_with_its_transcript(
     assert "Is my order shipped?" in page and "Yes, it left today" in page
     assert "<strong>You:</strong> Is my order shipped?" in page
     assert "Is my order shipped?" not in get(bob.client, "/portal/conversations/")
+
+
+def test_orders_are_grouped_by_order_reference(
+    alice: Person, agent: User, departments: dict[str, Department]
+) -> None:
+    picture(alice, agent, departments)
+    record_event(
+        customer_id=alice.customer.pk, kind="return", channel="web", summary="Return of a cable"
+    )  # no reference: a group of its own
+    text = get(alice.client, "/portal/orders/")
+    assert text.count('<h2 class="h6 mb-2">Order ORD-Ali</h2>') == 1
+    group = text.split("Order ORD-Ali</h2>")[1].split("</section>")[0]
+    assert "Order ORD-Ali — placed" in group and "Shipment ORD-Ali — shipped" in group
+    assert "Return of a cable" in text and "Return of a cable" not in group
+
+
+def test_case_label_through_the_case_action(alice: Person, agent: User) -> None:
+    case = cases.open_case(customer=alice.customer, problem="Mouse double-clicks", actor=agent)
+    response = alice.client.post(f"/portal/cases/{case.pk}/label", {"name": "office"})
+    assert response.status_code == 302
+    assert "Mouse double-clicks" in get(alice.client, "/portal/cases/?label=office")
+    assert "Mouse double-clicks" not in get(alice.client, "/portal/cases/?label=home")
+    alice.client.post(f"/portal/cases/{case.pk}/label", {"name": "office", "op": "remove"})
+    assert not Label.objects.exists()
+    assert alice.client.post(f"/portal/cases/{case.pk}/dance").status_code == 404
+    assert alice.client.get(f"/portal/cases/{case.pk}/pin").status_code == 405
