@@ -28,6 +28,14 @@ from loxodon.portal.models import DataExport
 log = logging.getLogger(__name__)
 
 
+def _same_origin(response: HttpResponse) -> HttpResponse:
+    """Pages holding forms send `Referrer-Policy: same-origin` (these URLs carry no secret):
+    with `portal_view`'s `no-referrer` browsers post forms with `Origin: null`, which Django's
+    CSRF check refuses."""
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
 # --- download my data ---------------------------------------------------------------------------
 
 
@@ -47,16 +55,18 @@ def my_data(request: PortalRequest) -> HttpResponse:
             "Your download is ready. It works for 24 hours.",
         )
         log.info("portal: customer %s made data export %s", customer.pk, export.pk)
-        return redirect("portal:my-data")
+        return _same_origin(redirect("portal:my-data"))
     return _my_data_page(request)
 
 
 def _my_data_page(request: PortalRequest, status: int = 200) -> HttpResponse:
-    return render(
-        request,
-        "portal/my_data.html",
-        {"exports": exports.exports_of(request.customer)},
-        status=status,
+    return _same_origin(
+        render(
+            request,
+            "portal/my_data.html",
+            {"exports": exports.exports_of(request.customer)},
+            status=status,
+        )
     )
 
 
@@ -96,13 +106,15 @@ def download(request: PortalRequest, export_id: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def feedback(request: PortalRequest) -> HttpResponse:
     customer = request.customer
-    return render(
-        request,
-        "portal/feedback.html",
-        {
-            "open_surveys": surveys.open_surveys(customer),
-            "answered": surveys.answered_surveys(customer),
-        },
+    return _same_origin(
+        render(
+            request,
+            "portal/feedback.html",
+            {
+                "open_surveys": surveys.open_surveys(customer),
+                "answered": surveys.answered_surveys(customer),
+            },
+        )
     )
 
 
@@ -130,18 +142,20 @@ def answer(request: PortalRequest, invitation_id: str) -> HttpResponse:
             form.add_error(None, exc.detail)
         else:
             messages.success(request, "Thank you — your answers have reached the team.")
-            return redirect("portal:feedback")
-    return render(
-        request,
-        "portal/feedback_answer.html",
-        {
-            "form": form,
-            "invitation": invitation,
-            "about": about,
-            "satisfaction_labels": ("Very unhappy", "Very happy"),
-            "effort_labels": ("Very little", "A great deal"),
-        },
-        status=400 if request.method == "POST" else 200,
+            return _same_origin(redirect("portal:feedback"))
+    return _same_origin(
+        render(
+            request,
+            "portal/feedback_answer.html",
+            {
+                "form": form,
+                "invitation": invitation,
+                "about": about,
+                "satisfaction_labels": ("Very unhappy", "Very happy"),
+                "effort_labels": ("Very little", "A great deal"),
+            },
+            status=400 if request.method == "POST" else 200,
+        )
     )
 
 

@@ -96,6 +96,8 @@ def test_the_page_explains_and_lists_my_downloads_with_their_expiry(jo: Everythi
     assert reverse("portal:my-data-download", args=[jo.export.pk]) in html
     assert f"available until {timezone.localtime(jo.export.expires_at):%-d %B %Y}" in html
     assert page["Cache-Control"] == "private, no-store"
+    # a form page: no-referrer would make browsers post with Origin: null (CSRF refused)
+    assert page["Referrer-Policy"] == "same-origin"
 
 
 def test_signed_out_visitors_go_to_sign_in(jo: Everything) -> None:
