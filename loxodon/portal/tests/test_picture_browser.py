@@ -115,3 +115,24 @@ def test_my_picture_in_the_browser(
     expect(page.get_by_text("Your message is on its way to us.")).to_be_visible()
     assert Event.objects.filter(case=case, channel="web", body="Battery photo to follow").exists()
     screenshot(page, f"portal-picture-case-sent-{tag}")
+
+
+def test_web_chat_from_the_portal_is_mine(
+    live_desk: LiveServer, chromium: Any, agent: User
+) -> None:
+    from loxodon.channels.chat.models import Chat
+
+    alice = make_person("Alice Adams", "alice@example.com")
+    page = open_as(chromium, live_desk, alice, 390)
+    page.goto(live_desk.url + "/portal/chat/")
+    page.get_by_role("button", name="Chat with us").click()
+    box = page.get_by_role("textbox", name="Your message")
+    expect(box).to_be_focused()
+    box.fill("Where is my order?")
+    box.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Waiting for an agent")
+    screenshot(page, "portal-picture-chat-open-phone")
+    chat = Chat.objects.get()
+    assert chat.customer_id == alice.customer.pk and chat.visitor_verified
+    page.goto(live_desk.url + "/portal/conversations/")
+    expect(page.get_by_text("About: Where is my order?")).to_be_visible()
