@@ -197,3 +197,25 @@ def test_another_customers_survey_is_a_logged_404_like_none(
     assert not Event.objects.filter(kind="survey").exists()
     theirs.refresh_from_db()
     assert theirs.used_at is None
+
+
+def test_confirming_in_the_portal_puts_the_case_survey_on_my_feedback_page(
+    agent: User, django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
+    customer, login = portal_customer("Jo Bloggs", "jo@example.com")
+    case = open_case(customer=customer, problem="Screen flickers", actor=agent, owner=agent)
+    propose_resolution(case=case, summary="Cable replaced", actor=agent)
+    client = portal_client(login)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(reverse("portal:case-action", args=[case.pk, "confirm"]))
+    assert confirmed.status_code == 302, confirmed.content
+    # the worker's resolution job finds the customer already invited: still one invitation
+    run_jobs("survey_after_resolution", survey_after_resolution)
+    [invitation] = SurveyInvitation.objects.filter(customer=customer)
+    assert (invitation.touchpoint, invitation.case_id) == ("service", case.pk)
+    listing = client.get(reverse("portal:feedback")).content.decode()
+    assert "your case &#x27;Screen flickers&#x27;" in listing
+    url = reverse("portal:feedback-answer", args=[invitation.pk])
+    assert client.post(url, ANSWERS).status_code == 302
+    [survey] = Event.objects.filter(customer=customer, kind="survey")
+    assert survey.payload["case_id"] == str(case.pk)
