@@ -13,6 +13,7 @@ from typing import Any, cast
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loxodon.core.errors import DomainError
@@ -260,8 +261,9 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
     except FileNotFoundError:
         raise Http404("the file is no longer stored") from None
     response = HttpResponse(data, content_type="application/octet-stream")
-    safe_name = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in found.filename)
-    response["Content-Disposition"] = f'attachment; filename="{safe_name or "attachment"}"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=found.filename or "attachment"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Content-Length"] = str(len(data))

@@ -147,6 +147,11 @@ def post_message(
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"the message is too long: at most {MAX_MESSAGE_CHARS:,} characters")
     _owns_case(login, case)
+    if case.is_finished:
+        raise Conflict(
+            "this case is closed: if the problem is back, say it's still not fixed, "
+            "or send a new request"
+        )
     stored_name: list[str] = []
     try:
         with transaction.atomic():

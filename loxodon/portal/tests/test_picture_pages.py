@@ -215,6 +215,11 @@ def test_still_not_fixed_reopens_with_my_words(
     assert message.body == words and message.payload["direction"] == "inbound"
     reopened = Event.objects.filter(case=case, kind="status_change").order_by("-occurred_at")[0]
     assert reopened.body == words
+    # a finished case takes no more messages: the customer is told what to do instead
+    cases.propose_resolution(case=case, summary="New battery fitted", actor=agent)
+    cases.confirm_resolution(case=case, via="phone", actor=agent)
+    closed = alice.client.post(f"/portal/cases/{case.pk}/message", {"text": "thanks"})
+    assert closed.status_code == 409 and "this case is closed" in closed.content.decode()
     assert words in get(alice.client, f"/portal/cases/{case.pk}/")
 
 
@@ -262,6 +267,12 @@ def test_message_with_attachment_wakes_the_case_and_downloads_safely(
     nothing = alice.client.post(f"/portal/cases/{case.pk}/message", {"text": " "})
     assert nothing.status_code == 400 and "write a message" in nothing.content.decode()
     assert (Event.objects.count(), Attachment.objects.count()) == before
+    # a file name in any script downloads under its own name, still as an attachment
+    odd = SimpleUploadedFile('Фото "1".jpg', b"jpeg", content_type="image/jpeg")
+    alice.client.post(f"/portal/cases/{case.pk}/message", {"text": "", "attachment": odd})
+    latest = Attachment.objects.order_by("-created_at")[0]
+    header = alice.client.get(f"/portal/attachments/{latest.pk}/")["Content-Disposition"]
+    assert header.startswith("attachment; filename*=utf-8''") and '"1"' not in header
 
 
 def test_new_request_becomes_a_case_in_my_words(alice: Person) -> None:
