@@ -261,8 +261,9 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
     except FileNotFoundError:
         raise Http404("the file is no longer stored") from None
     response = HttpResponse(data, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=found.filename or "attachment"
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=found.filename or "attachment")
+        or "attachment"
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
