@@ -8,6 +8,7 @@ from loxodon.demo.stories import find_story_customers
 from loxodon.demo.world import PASSWORD
 from loxodon.org.selectors import get_active_staff
 from loxodon.org.services import create_api_token
+from loxodon.portal.models import PortalLogin
 
 TOKEN_USER = "agent"  # noqa: S105 - a username, not a secret
 
@@ -21,6 +22,7 @@ def demo_logins_text(*, host: str, port: int) -> str:
         f"  Django admin   {base}/admin/",
         f"  API docs       {base}/api/v1/docs",
         f"  Web chat       {base}/desk/chats/  (try the customer side: {base}/desk/chats/demo/)",
+        f"  Customer portal {base}/portal/  (help centre without signing in: {base}/portal/help/)",
         "  Outbound email var/outbox/ (one file per sent message; the task worker runs beside)",
         "",
         f'Logins (password for every demo login: "{PASSWORD}")',
@@ -39,6 +41,11 @@ def demo_logins_text(*, host: str, port: int) -> str:
             f"  {username:<12} {user.role:<11} {user.display_name}"
             + (f" ({where})" if where else "")
         )
+    lines += ["", "Customer portal logins (same password; or ask for a sign-in link by email):"]
+    for login in PortalLogin.objects.select_related("customer", "identity").order_by("created_at"):
+        how = "password or link" if login.password else "emailed link only"
+        admin = ", account admin" if login.is_account_admin else ""
+        lines.append(f"  {login.email:<42} {login.customer.name} ({how}{admin})")
     token = create_api_token(username=TOKEN_USER, name="demo")
     lines += [
         "",

@@ -45,6 +45,7 @@ from loxodon.demo.centres import RECORDS as CENTRE_RECORDS
 from loxodon.demo.centres import seed_centres
 from loxodon.demo.channels import seed_channels
 from loxodon.demo.knowledge import seed_knowledge
+from loxodon.demo.portal import seed_portal
 from loxodon.demo.standards import seed_standards
 from loxodon.demo.stories import (
     STORIES,
@@ -135,6 +136,7 @@ class DemoSummary:
     assets: int = 0
     cases: int = 0
     articles: int = 0
+    portal_logins: int = 0
     seconds: float = 0.0
     stories: list[StoryCustomer] = field(default_factory=list)
     centres: dict[str, int] = field(default_factory=dict)
@@ -203,6 +205,11 @@ def seed_demo(
             seed_knowledge(staff=world.staff, today=timezone.localdate(world.now)).articles
         )
         report.advance()
+        summary.portal_logins = seed_portal(
+            {key: person.customer for key, person in world.story_people.items()},
+            {key: person.plan.email or "" for key, person in world.story_people.items()},
+            PASSWORD,
+        )
         # Written last, so that it is the newest thing on Margaret's timeline (the services
         # stamp assets and case work with the time they run).
         live = max(world.now, timezone.now())

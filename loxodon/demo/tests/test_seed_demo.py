@@ -300,3 +300,33 @@ def test_knowledge_base_for_story_3(seeded: str) -> None:
     assert Article.objects.filter(audience="internal").count() >= 3
     assert sum(a.is_stale() for a in Article.objects.filter(archived_at__isnull=True)) == 1
     assert Article.objects.filter(archived_at__isnull=False).count() == 1
+
+
+def test_portal_logins_for_the_story_customers(seeded: str) -> None:
+    from loxodon.insights.models import SurveyInvitation
+    from loxodon.portal.models import PortalLogin
+
+    out = StringIO()
+    call_command("demo_logins", "--host", "127.0.0.1", "--port", "8000", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:8000/portal/" in text
+    assert "daniel.okafor@example.com" in text and "account admin" in text
+    daniel = PortalLogin.objects.get(identity__value="daniel.okafor@example.com")
+    assert daniel.customer.name == "Daniel Okafor" and daniel.password
+    assert daniel.identity.verified and daniel.identity.customer_id == daniel.customer_id
+    assert PortalLogin.objects.get(is_account_admin=True).customer.name == "Priya Raman"
+    # story 5: he can rate the earlier sales experience from the portal
+    sales = SurveyInvitation.objects.get(customer=daniel.customer, touchpoint="sales")
+    assert sales.channel == "portal" and sales.about_event is not None
+    # and his password signs him in to the portal (the demo password, as printed)
+    client = Client()
+    response = client.post(
+        "/portal/sign-in/",
+        {
+            "method": "password",
+            "pw-email": "daniel.okafor@example.com",
+            "pw-password": "loxodon-demo",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert "Daniel" in client.get("/portal/").content.decode()
