@@ -249,6 +249,9 @@ LOXODON_SURVEY_ORDER_MAX_AGE_DAYS = int(os.environ.get("LOXODON_SURVEY_ORDER_MAX
 
 # --- portal sign-in (loxodon/portal/auth.py): link lifetime and rate limits ("count/period") ----
 LOXODON_PORTAL_LINK_MINUTES = int(os.environ.get("LOXODON_PORTAL_LINK_MINUTES", "15"))
+# Sign-in mail goes out from a background thread so the answer takes as long with or without a
+# login (no account enumeration by timing); 0 sends inline.
+LOXODON_PORTAL_MAIL_IN_BACKGROUND = env_bool("LOXODON_PORTAL_MAIL_IN_BACKGROUND", default=True)
 LOXODON_PORTAL_RATES = {
     "link_address": os.environ.get("LOXODON_PORTAL_RATE_LINK_ADDRESS", "5/h"),
     "link_ip": os.environ.get("LOXODON_PORTAL_RATE_LINK_IP", "20/h"),

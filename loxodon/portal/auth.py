@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,13 +64,20 @@ def public_url(path: str) -> str:
     return f"{str(settings.LOXODON_PUBLIC_URL).rstrip('/')}{path}"
 
 
+_senders: list[threading.Thread] = []
+_senders_lock = threading.Lock()
+
+
 def send_mail_on_commit(
     *, to: str, subject: str, template: str, context: dict[str, object]
 ) -> None:
     """Render now, send once the transaction commits (nothing is mailed for a rolled-back write).
 
-    A delivery failure is logged (without the body: it may hold a token) and not raised: the
-    customer sees the same page either way and can ask again."""
+    The SMTP conversation runs in a background thread (`LOXODON_PORTAL_MAIL_IN_BACKGROUND`,
+    default on), so answering "check your inbox" takes as long for an address with a login as
+    for one without: the response time does not tell which addresses have accounts. Not a task
+    queue: a queued task would store the token in the database. A delivery failure is logged
+    (without the body: it may hold a token) and not raised: the customer can ask again."""
     body = render_to_string(template, context)
     message = EmailMessage(subject=subject, body=body, to=[to])
 
@@ -79,7 +87,25 @@ def send_mail_on_commit(
         except Exception as exc:  # SMTP down, refused recipient...
             log.error("portal mail %r not sent: %s", subject, type(exc).__name__)
 
-    transaction.on_commit(send)
+    def start() -> None:
+        if not getattr(settings, "LOXODON_PORTAL_MAIL_IN_BACKGROUND", True):
+            send()
+            return
+        thread = threading.Thread(target=send, name="portal-mail", daemon=False)
+        with _senders_lock:
+            _senders[:] = [t for t in _senders if t.is_alive()]
+            _senders.append(thread)
+        thread.start()
+
+    transaction.on_commit(start)
+
+
+def wait_for_mail(timeout: float = 30.0) -> None:
+    """Wait until every portal mail started so far has been handed to the SMTP server."""
+    with _senders_lock:
+        pending = list(_senders)
+    for thread in pending:
+        thread.join(timeout)
 
 
 def org_name() -> str:

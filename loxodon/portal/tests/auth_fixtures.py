@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -18,7 +19,7 @@ from django.test import Client
 
 from loxodon.customers.models import Customer
 from loxodon.customers.services import create_customer
-from loxodon.portal.auth import create_portal_login
+from loxodon.portal.auth import create_portal_login, wait_for_mail
 from loxodon.portal.models import PortalLogin
 
 TOKEN_IN_URL = re.compile(r"#([A-Za-z0-9_\-]{20,})")
@@ -33,20 +34,24 @@ def _free_port() -> int:
 class Mailbox:
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
+        self.delay = 0.0  # seconds the server takes to accept a message (a slow provider)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.envelopes.append(envelope)
         return "250 OK"
 
-    @property
     def messages(self) -> list[EmailMessage]:
+        # a method, not a property: aiosmtpd inspects its handler's attributes from its thread
+        wait_for_mail()  # portal mail is sent from a background thread
         return [
             email.message_from_bytes(e.original_content or b"", policy=email.policy.default)
             for e in self.envelopes
         ]
 
     def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in str(m["To"])]
+        return [m for m in self.messages() if address in str(m["To"])]
 
     @staticmethod
     def body(message: EmailMessage) -> str:
