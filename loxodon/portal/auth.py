@@ -230,7 +230,8 @@ def consume_link(token: str, purpose: str) -> MagicLink:
     if not token or len(token) > 200:
         raise SignInRefused()
     link = (
-        MagicLink.objects.select_for_update()
+        # of=self: the login is a nullable join, which PostgreSQL will not lock FOR UPDATE
+        MagicLink.objects.select_for_update(of=("self",))
         .select_related("login", "login__customer", "login__identity")
         .filter(token_digest=digest(token), purpose=purpose)
         .first()
