@@ -129,6 +129,9 @@ def test_sign_in_by_link_and_correct_my_phone(
     expect(other.get_by_role("alert")).to_contain_text("did not work")
     screenshot(other, "portal-code-entry-phone")
     other.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(other, "portal-code-entry-desktop")
+    other.goto(f"{server.url}/portal/sign-in/sent")
+    screenshot(other, "portal-sign-in-sent-desktop")
     other.goto(f"{server.url}/portal/sign-in/")
     screenshot(other, "portal-sign-in-desktop")
 
