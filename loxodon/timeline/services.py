@@ -56,6 +56,8 @@ SERVICE_ONLY_KINDS = frozenset(
         "exception_approved",
         "exception_denied",
         "exception_withdrawn",
+        # portal: the customer's own changes, recorded by the portal's services only
+        "contact_details_changed",
     }
 )
 REF_KINDS = (IdentityKind.ACCOUNT_NUMBER, IdentityKind.EMAIL, IdentityKind.PHONE)

@@ -105,6 +105,7 @@ def test_a_batch_over_1000_is_refused(api: Api, customer: dict[str, Any]) -> Non
         ({"kind": "status_change"}, 400, "unknown kind"),
         ({"kind": "article_cited"}, 400, "unknown kind"),  # only the citation service
         ({"kind": "exception_approved"}, 400, "unknown kind"),  # only the exceptions service
+        ({"kind": "contact_details_changed"}, 400, "unknown kind"),  # only the portal
         ({"channel": "pigeon"}, 422, "channel"),
         ({"occurred_at": "2026-11-20T10:00:00"}, 422, "timezone"),
         ({"occurred_at": "yesterday"}, 422, "occurred_at"),
