@@ -190,7 +190,11 @@ def confirm_email_change(login: PortalLogin, token: str) -> Identity:
         log.info("portal link %s refused: belongs to another login", link.pk)
         raise SignInRefused()
     customer = _lock(login.customer)
-    locked = PortalLogin.objects.select_for_update(of=("self",)).select_related("identity").get(pk=login.pk)
+    locked = (
+        PortalLogin.objects.select_for_update(of=("self",))
+        .select_related("identity")
+        .get(pk=login.pk)
+    )
     old = locked.identity
     try:
         new, _ = add_identity(
