@@ -59,11 +59,14 @@ def test_sign_in_with_csrf_and_sign_out(agent: User) -> None:
 
 
 def test_navigation_is_role_aware(desk: Client, site: Any) -> None:
-    assert "/desk/admin/staff/" not in text(desk.get("/desk/"))
+    home = text(desk.get("/desk/"))
+    assert "/desk/admin/staff/" not in home
+    assert "/desk/kb/" in home and "/desk/kb/approvals/" not in home  # agents: read, no approvals
     assert desk.get("/desk/admin/staff/").status_code == 403
     admin = create_staff(username="root", role="admin", site=site)
     desk.force_login(admin)
     assert "/desk/admin/staff/" in text(desk.get("/desk/"))
+    assert "/desk/kb/approvals/" in text(desk.get("/desk/"))
     staff_page = desk.get("/desk/admin/staff/")
     assert staff_page.status_code == 200 and "ann" in text(staff_page)
 
