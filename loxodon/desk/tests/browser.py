@@ -10,12 +10,15 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
+from django.db import connection
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("LOXODON_TEST_ARTIFACTS", "test-artifacts")) / "screens"
 CHROMIUM_ARGS = [
@@ -94,3 +97,56 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def in_worker(work: Callable[[], T], timeout: float = 120) -> T:
+    """Run ORM writes off Playwright's event-loop thread, as a service or job would.
+
+    Live desk notifications are published on commit through async_to_sync, which cannot run on a
+    thread that has an event loop (Playwright's sync API runs one in the test thread)."""
+    made: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            made.append(work())
+        except BaseException as exc:  # re-raised in the test thread
+            failed.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=timeout)
+    if failed:
+        raise failed[0]
+    if not made:
+        raise TimeoutError(f"the work did not finish within {timeout} s")
+    return made[0]
+
+
+WIDER_THAN_SCREEN = """() => document.documentElement.scrollWidth <= window.innerWidth ? [] :
+  [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .slice(0, 5).map(e => `${e.tagName}.${e.className}`)"""
+
+
+def no_horizontal_scroll(page: Any) -> bool:
+    """Assert that nothing on the page is wider than the screen (names the culprits if so)."""
+    wider = page.evaluate(WIDER_THAN_SCREEN)
+    assert not wider, f"wider than the screen: {wider}"
+    return True
+
+
+@pytest.fixture
+def live_demo(live_desk: LiveServer, settings: Any) -> Iterator[LiveServer]:
+    """The live server over a small demo (`seed_demo`, as `make demo` loads it)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.LOXODON_PORTAL_MAIL_IN_BACKGROUND = False
+    small = ("--customers", "60", "--events", "1500")
+    in_worker(lambda: call_command("seed_demo", *small, stdout=StringIO()))
+    yield live_desk

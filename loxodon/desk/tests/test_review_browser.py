@@ -9,22 +9,16 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from loxodon.customers.models import Customer, MatchReview
 from loxodon.customers.tests.review_pairs import make_pair
-from loxodon.desk.tests.browser import LiveServer, screenshot
+from loxodon.desk.tests.browser import LiveServer, no_horizontal_scroll, screenshot
 from loxodon.desk.tests.test_browser import PASSWORD, ready, sign_in
 from loxodon.org.models import Department, Site
 from loxodon.org.services import create_staff
 
 pytestmark = pytest.mark.browser
-
-
-WIDER_THAN_SCREEN = """() => document.documentElement.scrollWidth <= window.innerWidth ? [] :
-  [...document.querySelectorAll('body *')]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 5).map(e => `${e.tagName}.${e.className}`)"""
 
 
 def pair_of(site: Site, other_site: Site, **kwargs: Any) -> MatchReview:
@@ -42,12 +36,6 @@ def pair_of(site: Site, other_site: Site, **kwargs: Any) -> MatchReview:
     worker.start()
     worker.join(timeout=30)
     return made[0]
-
-
-def no_horizontal_scroll(page: Page) -> bool:
-    wider = page.evaluate(WIDER_THAN_SCREEN)
-    assert not wider, f"wider than the screen: {wider}"
-    return True
 
 
 def test_supervisor_merges_one_pair_and_keeps_the_next_apart(

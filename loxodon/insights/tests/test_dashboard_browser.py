@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, expect
 
 from loxodon.cases import services as cases
 from loxodon.customers.services import create_customer
 from loxodon.desk.tests import browser as harness
-from loxodon.desk.tests.browser import LiveServer, screenshot
+from loxodon.desk.tests.browser import LiveServer, in_worker, screenshot
 from loxodon.org.models import Department, Site
 from loxodon.org.services import create_site, create_staff
 from loxodon.timeline.services import record_event
@@ -31,21 +28,6 @@ PASSWORD = "browser-test-pw"
 @pytest.fixture(autouse=True)
 def fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def in_worker(work: Callable[[], None]) -> None:
-    """Write as a service would, from a thread without Playwright's event loop (so that live
-    desk notifications on commit work as in production)."""
-
-    def run() -> None:
-        try:
-            work()
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join()
 
 
 def history(site: Site, other: Site, departments: dict[str, Department]) -> None:

@@ -4,12 +4,9 @@ is sent to (screenshots at desktop and phone width)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, expect
 
 from loxodon.cases.services import open_case
@@ -17,7 +14,9 @@ from loxodon.customers.services import create_customer
 from loxodon.desk.tests.browser import (  # noqa: F401 (fixtures)
     LiveServer,
     chromium,
+    in_worker,
     live_desk,
+    no_horizontal_scroll,
     screenshot,
 )
 from loxodon.desk.tests.test_browser import PASSWORD, ready, sign_in
@@ -55,26 +54,6 @@ MORE_ARTICLES = [
 @pytest.fixture(autouse=True)
 def fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def in_worker(fn: Callable[[], Any]) -> Any:
-    """Writes whose events publish live updates run off Playwright's event-loop thread."""
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(fn())
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(timeout=60)
-    return out[0]
-
-
-def no_horizontal_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_agent_cites_an_article_and_the_supervisor_sees_the_report(

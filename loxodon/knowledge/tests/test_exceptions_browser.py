@@ -5,13 +5,9 @@ in the queue, the case shows the outcome, the register lists it (and on a phone)
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from loxodon.cases.models import Case
 from loxodon.cases.services import open_case
@@ -19,7 +15,9 @@ from loxodon.customers.models import Customer
 from loxodon.desk.tests.browser import (  # noqa: F401 - fixtures
     LiveServer,
     chromium,
+    in_worker,
     live_desk,
+    no_horizontal_scroll,
     screenshot,
 )
 from loxodon.desk.tests.test_browser import (  # noqa: F401 - fast_passwords is a fixture
@@ -34,32 +32,6 @@ from loxodon.org.models import Department, Site
 from loxodon.org.services import create_staff
 
 pytestmark = pytest.mark.browser
-
-WIDER_THAN_SCREEN = """() => document.documentElement.scrollWidth <= window.innerWidth ? [] :
-  [...document.querySelectorAll('body *')]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 5).map(e => `${e.tagName}.${e.className}`)"""
-
-
-def in_worker(work: Callable[[], Any]) -> Any:
-    """Run ORM writes that publish live updates off Playwright's event-loop thread."""
-    made: list[Any] = []
-
-    def run() -> None:
-        try:
-            made.append(work())
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(timeout=30)
-    return made[0]
-
-
-def no_horizontal_scroll(page: Page) -> None:
-    wider = page.evaluate(WIDER_THAN_SCREEN)
-    assert not wider, f"wider than the screen: {wider}"
 
 
 def test_agent_asks_supervisor_approves_register_lists_it(

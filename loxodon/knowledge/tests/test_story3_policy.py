@@ -14,15 +14,9 @@ in the register and on the case's stream; the citations report shows one version
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
-from io import StringIO
-from typing import Any
 
 import httpx
 import pytest
-from django.core.management import call_command
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
 from loxodon.cases.models import Case
@@ -31,6 +25,7 @@ from loxodon.demo.world import PASSWORD
 from loxodon.desk.tests.browser import (  # noqa: F401 (fixtures)
     LiveServer,
     chromium,
+    live_demo,
     live_desk,
     screenshot,
 )
@@ -39,33 +34,6 @@ from loxodon.knowledge.models import Article, Citation, PolicyException
 from loxodon.timeline.models import Event
 
 pytestmark = pytest.mark.browser
-
-
-def in_worker(work: Callable[[], Any]) -> Any:
-    """Writes that publish live updates run off Playwright's event-loop thread."""
-    made: list[Any] = []
-
-    def run() -> None:
-        try:
-            made.append(work())
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(timeout=120)
-    return made[0]
-
-
-@pytest.fixture
-def demo(live_desk: LiveServer, settings: Any) -> Iterator[LiveServer]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    in_worker(
-        lambda: call_command(
-            "seed_demo", "--customers", "60", "--events", "1500", stdout=StringIO()
-        )
-    )
-    yield live_desk
 
 
 def sign_in(browser: Browser, server: LiveServer, username: str, width: int = 1366) -> Page:
@@ -78,7 +46,9 @@ def sign_in(browser: Browser, server: LiveServer, username: str, width: int = 13
     return page
 
 
-def test_story3_one_answer_and_an_approved_exception(demo: LiveServer, chromium: Browser) -> None:
+def test_story3_one_answer_and_an_approved_exception(
+    live_demo: LiveServer, chromium: Browser
+) -> None:
     margaret = Customer.objects.get(
         identities__kind="email", identities__value="margaret.ellis@example.org"
     )
@@ -86,8 +56,8 @@ def test_story3_one_answer_and_an_approved_exception(demo: LiveServer, chromium:
     assert policy.current is not None and policy.current.number == 2
 
     # The agent has Margaret's picture without asking: verified by the IVR, her refurbished laptop
-    agent = sign_in(chromium, demo, "agent")
-    agent.goto(f"{demo.url}/desk/customers/{margaret.pk}/")
+    agent = sign_in(chromium, live_demo, "agent")
+    agent.goto(f"{live_demo.url}/desk/customers/{margaret.pk}/")
     expect(agent.locator("body")).to_contain_text("Verified by IVR")
     expect(agent.locator("body")).to_contain_text("EliteBook 840 G3")
     expect(agent.locator("body")).to_contain_text("Windows 7")
@@ -130,7 +100,7 @@ def test_story3_one_answer_and_an_approved_exception(demo: LiveServer, chromium:
     screenshot(agent, "story3-agent-case")
 
     # The supervisor approves it from her queue
-    supervisor = sign_in(chromium, demo, "supervisor")
+    supervisor = sign_in(chromium, live_demo, "supervisor")
     supervisor.get_by_role("link", name="Approvals").click()
     request = supervisor.locator("li[data-exception]")
     expect(request).to_have_count(1)
@@ -152,7 +122,7 @@ def test_story3_one_answer_and_an_approved_exception(demo: LiveServer, chromium:
     assert exception.status == "approved" and exception.version.number == 2
     assert exception.granted_value == ["Windows 11", "Windows 10", "Windows 7"]
     assert "preinstalled" in exception.reason
-    supervisor.goto(f"{demo.url}/desk/kb/exceptions/")
+    supervisor.goto(f"{live_demo.url}/desk/kb/exceptions/")
     row = supervisor.locator("tr[data-exception]")
     expect(row).to_contain_text("v2")
     expect(row).to_contain_text("Margaret Ellis")
@@ -163,14 +133,14 @@ def test_story3_one_answer_and_an_approved_exception(demo: LiveServer, chromium:
     assert (event.kind, event.channel) == ("article_cited", "phone")
     assert event.payload["version"] == 2 and event.payload["article_id"] == str(policy.pk)
     portal = chromium.new_context().new_page()
-    portal.goto(f"{demo.url}/portal/help/{policy.slug}/")
+    portal.goto(f"{live_demo.url}/portal/help/{policy.slug}/")
     expect(portal.locator("body")).to_contain_text("Version 2")
     expect(portal.locator("body")).to_contain_text("Windows 10")
     screenshot(portal, "story3-portal-article")
-    api = httpx.get(f"{demo.url}/api/v1/knowledge/articles/{policy.slug}", timeout=10).json()
+    api = httpx.get(f"{live_demo.url}/api/v1/knowledge/articles/{policy.slug}", timeout=10).json()
     assert api["version"] == 2
 
     # And the citations report: one version quoted, no mixed answers
-    supervisor.goto(f"{demo.url}/desk/kb/citations/")
+    supervisor.goto(f"{live_demo.url}/desk/kb/citations/")
     expect(supervisor.locator("body")).to_contain_text(policy.title)
     expect(supervisor.locator("body")).not_to_contain_text("answers given from different versions")

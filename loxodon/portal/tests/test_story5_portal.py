@@ -13,15 +13,9 @@ on his timeline; his surveys are survey events; and another customer sees none o
 from __future__ import annotations
 
 import json
-import threading
 import zipfile
-from collections.abc import Callable, Iterator
-from io import StringIO
-from typing import Any
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
 from loxodon.cases.models import Case, CaseStatus, TaskStatus
@@ -30,7 +24,10 @@ from loxodon.demo.world import PASSWORD
 from loxodon.desk.tests.browser import (  # noqa: F401 (fixtures)
     LiveServer,
     chromium,
+    in_worker,
+    live_demo,
     live_desk,
+    no_horizontal_scroll,
     screenshot,
 )
 from loxodon.org.models import User
@@ -38,36 +35,6 @@ from loxodon.portal.models import PortalLogin
 from loxodon.timeline.models import Event
 
 pytestmark = pytest.mark.browser
-
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth + 1"
-
-
-def in_worker(work: Callable[[], Any]) -> Any:
-    """Writes that publish live updates run off Playwright's event-loop thread."""
-    made: list[Any] = []
-
-    def run() -> None:
-        try:
-            made.append(work())
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(timeout=120)
-    return made[0]
-
-
-@pytest.fixture
-def demo(live_desk: LiveServer, settings: Any) -> Iterator[LiveServer]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.LOXODON_PORTAL_MAIL_IN_BACKGROUND = False
-    in_worker(
-        lambda: call_command(
-            "seed_demo", "--customers", "60", "--events", "1500", stdout=StringIO()
-        )
-    )
-    yield live_desk
 
 
 def sign_in(browser: Browser, server: LiveServer, email: str, width: int = 1280) -> Page:
@@ -81,7 +48,7 @@ def sign_in(browser: Browser, server: LiveServer, email: str, width: int = 1280)
     return page
 
 
-def test_story5_the_customer_sees_what_we_see(demo: LiveServer, chromium: Browser) -> None:
+def test_story5_the_customer_sees_what_we_see(live_demo: LiveServer, chromium: Browser) -> None:
     login = PortalLogin.objects.select_related("customer").get(
         identity__value="daniel.okafor@example.com"
     )
@@ -91,42 +58,42 @@ def test_story5_the_customer_sees_what_we_see(demo: LiveServer, chromium: Browse
     assert notes, "the demo's story 2 case has completed tasks with internal notes"
 
     # He signs in on his phone and finds his case with each department's progress
-    page = sign_in(chromium, demo, "daniel.okafor@example.com", width=390)
-    page.goto(f"{demo.url}/portal/cases/{case.pk}/")
+    page = sign_in(chromium, live_demo, "daniel.okafor@example.com", width=390)
+    page.goto(f"{live_demo.url}/portal/cases/{case.pk}/")
     body = page.locator("body")
     expect(body).to_contain_text("We're working on it")
     expect(body).to_contain_text("BIOS update — done on")
     expect(body).to_contain_text("New battery — in progress")
     for note in notes:  # what departments wrote for each other never reaches him
         expect(body).not_to_contain_text(note[:40])
-    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    no_horizontal_scroll(page)
     screenshot(page, "story5-case-phone")
 
     # His orders, products and conversations, across channels
-    page.goto(f"{demo.url}/portal/orders/")
+    page.goto(f"{live_demo.url}/portal/orders/")
     expect(page.locator("main")).not_to_contain_text("No orders")
-    page.goto(f"{demo.url}/portal/products/")
+    page.goto(f"{live_demo.url}/portal/products/")
     expect(page.locator("main")).to_contain_text("warranty", ignore_case=True)
-    page.goto(f"{demo.url}/portal/conversations/")
+    page.goto(f"{live_demo.url}/portal/conversations/")
     expect(page.locator("main")).not_to_contain_text("No conversations")
 
     # He corrects his phone number: recorded on his timeline
-    page.goto(f"{demo.url}/portal/account/")
+    page.goto(f"{live_demo.url}/portal/account/")
     page.get_by_role("button", name="Phone number").click()
     page.get_by_label("Phone number").fill("07700 900456")
     page.get_by_label("Phone number").press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Your phone number is updated")
-    page.goto(f"{demo.url}/portal/timeline/")
+    page.goto(f"{live_demo.url}/portal/timeline/")
     expect(page.locator("main")).to_contain_text("Contact details changed")
     assert Event.objects.filter(customer=daniel, kind="contact_details_changed").count() == 1
 
     # He pins the case: it comes first on his home page
-    page.goto(f"{demo.url}/portal/cases/{case.pk}/")
+    page.goto(f"{live_demo.url}/portal/cases/{case.pk}/")
     page.get_by_role("button", name="Pin to the top").click()
     expect(page.get_by_role("button", name="Unpin")).to_be_visible()
 
     # He downloads everything we hold about him that he may see
-    page.goto(f"{demo.url}/portal/my-data/")
+    page.goto(f"{live_demo.url}/portal/my-data/")
     page.get_by_role("button", name="Prepare my download").click()
     expect(page.get_by_role("status")).to_contain_text("Your download is ready")
     with page.expect_download() as info:
@@ -151,12 +118,12 @@ def test_story5_the_customer_sees_what_we_see(demo: LiveServer, chromium: Browse
 
     # He confirms it resolved, and rates the service
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{demo.url}/portal/cases/{case.pk}/")
+    page.goto(f"{live_demo.url}/portal/cases/{case.pk}/")
     page.get_by_role("button", name="Yes, it's fixed").click()
     expect(page.locator("body")).to_contain_text("Thank you for confirming")
     case.refresh_from_db()
     assert case.status == CaseStatus.RESOLVED_CONFIRMED
-    page.goto(f"{demo.url}/portal/feedback/")
+    page.goto(f"{live_demo.url}/portal/feedback/")
     screenshot(page, "story5-feedback")
     for _ in range(2):  # the service survey, then the one about his laptop order
         page.get_by_role("link", name="Answer the survey").first.click()
@@ -168,13 +135,13 @@ def test_story5_the_customer_sees_what_we_see(demo: LiveServer, chromium: Browse
     assert sorted(e.payload["touchpoint"] for e in surveys) == ["sales", "service"]
 
     # His home page: the pinned case first
-    page.goto(f"{demo.url}/portal/")
+    page.goto(f"{live_demo.url}/portal/")
     screenshot(page, "story5-home")
 
     # Another customer sees none of it, by any URL
-    priya = sign_in(chromium, demo, "priya.raman@northwind-haulage.example")
+    priya = sign_in(chromium, live_demo, "priya.raman@northwind-haulage.example")
     for path in (f"/portal/cases/{case.pk}/", "/portal/timeline/", "/portal/my-data/"):
-        response = priya.goto(demo.url + path)
+        response = priya.goto(live_demo.url + path)
         assert response is not None
         if "cases" in path:
             assert response.status == 404
