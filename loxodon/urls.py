@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from loxodon.api import api
+from loxodon.portal.desk_views import message_file
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("desk/insights/", include("loxodon.insights.urls")),
     path("survey/", include("loxodon.insights.urls_public")),
     path("desk/kb/", include("loxodon.knowledge.urls")),
+    path("desk/portal-files/<str:event_id>", message_file, name="desk-portal-file"),
     path("desk/", include("loxodon.desk.urls")),
     # the customers' side: public help articles today, their own picture with sign-in (issue 7)
     path("portal/", include("loxodon.portal.urls")),

@@ -20,7 +20,7 @@ from loxodon.core.errors import DomainError
 from loxodon.core.event_types import KINDS, Channel
 from loxodon.portal import selectors, services
 from loxodon.portal.access import PortalRequest, portal_view
-from loxodon.portal.models import Label
+from loxodon.portal.models import Attachment, Label
 from loxodon.portal.picture_forms import (
     LabelForm,
     MessageForm,
@@ -255,7 +255,11 @@ def new_case(request: HttpRequest) -> HttpResponse:
 @picture_view
 def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
     r = _p(request)
-    found = selectors.get_attachment(r.portal_login, attachment_id)
+    return file_download(selectors.get_attachment(r.portal_login, attachment_id))
+
+
+def file_download(found: Attachment) -> HttpResponse:
+    """A customer's file, only ever as a download: never rendered, sniffed or scripted."""
     try:
         data = services.open_attachment(found)
     except FileNotFoundError:

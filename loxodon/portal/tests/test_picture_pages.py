@@ -5,6 +5,7 @@ content anywhere, plain-language progress, acting on cases, organising, paging."
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -508,3 +509,24 @@ def test_case_label_through_the_case_action(alice: Person, agent: User) -> None:
     assert not Label.objects.exists()
     assert alice.client.post(f"/portal/cases/{case.pk}/dance").status_code == 404
     assert alice.client.get(f"/portal/cases/{case.pk}/pin").status_code == 405
+
+
+def test_staff_open_the_file_a_customer_sent_from_the_case_page(alice: Person, agent: User) -> None:
+    case = cases.open_case(
+        customer=alice.customer, problem="Cracked hinge", actor=agent, owner=agent
+    )
+    photo = SimpleUploadedFile("hinge.jpg", b"\xff\xd8\xff fake jpeg", content_type="image/jpeg")
+    alice.client.post(f"/portal/cases/{case.pk}/message", {"text": "Photo", "attachment": photo})
+    event = Event.objects.get(case=case, kind="message")
+    desk = Client()
+    desk.force_login(agent)
+    link = f"/desk/portal-files/{event.pk}"
+    assert link in desk.get(f"/desk/cases/{case.pk}/").content.decode()
+    download = desk.get(link)
+    assert download.status_code == 200 and download.content == b"\xff\xd8\xff fake jpeg"
+    assert download["Content-Disposition"] == 'attachment; filename="hinge.jpg"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+    # customers (a portal session is no staff sign-in) and unknown ids get nothing
+    assert alice.client.get(link).status_code == 302
+    assert desk.get(f"/desk/portal-files/{uuid.uuid4()}").status_code == 404
+    assert desk.get("/desk/portal-files/not-an-id").status_code == 404
