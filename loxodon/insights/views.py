@@ -17,18 +17,9 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from loxodon.core.errors import InvalidInput, NotFound, PermissionDenied
+from loxodon.core.spreadsheet import csv_cell
 from loxodon.desk.views import DeskRequest
 from loxodon.insights import figures
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
-    if value is True or value is False:
-        return "yes" if value else "no"
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _forbidden(request: DeskRequest, detail: str) -> HttpResponse:

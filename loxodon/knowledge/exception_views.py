@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from loxodon.cases.selectors import get_case_for
 from loxodon.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from loxodon.core.spreadsheet import csv_cell
 from loxodon.desk.views import DeskRequest, desk_view
 from loxodon.knowledge import exceptions as services
 from loxodon.knowledge.exception_selectors import (
@@ -310,17 +311,6 @@ CSV_HEADER = (
     "decided_at",
     "decision_note",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def _csv(user: User, filters: ExceptionFilters) -> HttpResponse:
@@ -351,7 +341,7 @@ def _csv(user: User, filters: ExceptionFilters) -> HttpResponse:
             e.decided_at.isoformat() if e.decided_at else "",
             e.decision_note,
         ]
-        writer.writerow([csv_safe(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return response
 
 

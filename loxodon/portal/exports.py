@@ -9,7 +9,7 @@ What goes in is what the portal shows: the profile and the identifiers the custo
 where we learnt them), every timeline event that is not staff-only (`INTERNAL_KINDS`, internal
 events), cases with each department task's progress in plain words (never internal notes or
 completion notes), products, orders, surveys, and the customer's own labels, pins and nicknames.
-CSV cells are formula-injection safe (`csv_safe`, the same writer as the exceptions register).
+CSV cells are formula-injection safe (`core.spreadsheet.csv_cell`, as every export).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from django.utils import timezone
 from loxodon.cases.models import Case, CaseStatus, Task, TaskStatus
 from loxodon.core.errors import DomainError
 from loxodon.core.event_types import INTERNAL_KINDS, KINDS
+from loxodon.core.spreadsheet import csv_cell
 from loxodon.customers.models import Customer, IdentityKind
 from loxodon.insights.models import SurveyInvitation
-from loxodon.knowledge.exception_views import csv_safe
 from loxodon.portal.models import DataExport, Label, Nickname, Pin, PortalLogin
 from loxodon.timeline.models import Asset, Event
 
@@ -297,11 +297,11 @@ def _own_organisation(customer: Customer) -> dict[str, Any]:
 
 
 def write_csv(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A CSV any spreadsheet opens safely: every cell through `csv_safe`."""
+    """A CSV any spreadsheet opens safely: every cell through `csv_cell`."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([csv_safe(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
 
 
 def _text_entry(zf: zipfile.ZipFile, name: str) -> io.TextIOWrapper:

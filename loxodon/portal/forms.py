@@ -8,28 +8,24 @@ from django import forms
 # --- sign-in and account (auth_views.py) -------------------------------------------------------
 
 
-class SignInLinkForm(forms.Form):
-    email = forms.EmailField(
-        label="Email address",
+def _email_field(label: str, required: str, autocomplete: str = "email") -> forms.EmailField:
+    return forms.EmailField(
+        label=label,
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+        widget=forms.EmailInput(attrs={"autocomplete": autocomplete, "inputmode": "email"}),
         error_messages={
-            "required": "Enter the email address you use with us.",
+            "required": required,
             "invalid": "Enter an email address like name@example.com.",
         },
     )
+
+
+class SignInLinkForm(forms.Form):
+    email = _email_field("Email address", "Enter the email address you use with us.")
 
 
 class SignInPasswordForm(forms.Form):
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "inputmode": "email"}),
-        error_messages={
-            "required": "Enter your email address.",
-            "invalid": "Enter an email address like name@example.com.",
-        },
-    )
+    email = _email_field("Email address", "Enter your email address.", autocomplete="username")
     password = forms.CharField(
         label="Password",
         max_length=256,
@@ -89,15 +85,7 @@ class AccountAddressForm(forms.Form):
 
 
 class AccountEmailForm(forms.Form):
-    email = forms.EmailField(
-        label="New email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
-        error_messages={
-            "required": "Enter the new email address.",
-            "invalid": "Enter an email address like name@example.com.",
-        },
-    )
+    email = _email_field("New email address", "Enter the new email address.")
 
 
 class AccountPasswordForm(forms.Form):

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from loxodon.channels.imports.mapping import PAYLOAD_PREFIX, Mapping
 from loxodon.core.errors import InvalidInput
 from loxodon.core.event_types import KINDS, Channel
+from loxodon.core.spreadsheet import safe_text
 from loxodon.customers.normalise import (
     normalise_account_number,
     normalise_email,
@@ -33,7 +34,6 @@ from loxodon.timeline.services import MAX_PAYLOAD_BYTES, SERVICE_ONLY_KINDS
 from loxodon.timeline.transactions import PAYLOAD_SCHEMAS, check_payload
 
 REPORT_HEADER = ("row", "legacy_id", "column", "value", "message")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 OLDEST_BIRTH = date(1900, 1, 1)
 ISO_DATE = "%Y-%m-%d"
 ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -61,17 +61,14 @@ class RowErrors(Exception):
         self.errors = errors
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def write_report(path: Path, errors: list[RowError]) -> None:
     """The error report: one CSV line per problem, safe to open in a spreadsheet."""
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(REPORT_HEADER)
         for e in errors:
-            writer.writerow([e.row, _cell(e.legacy_id), e.column, _cell(e.value), e.message])
+            cells = [e.row, safe_text(e.legacy_id), e.column, safe_text(e.value), e.message]
+            writer.writerow(cells)
 
 
 def default_report_path(path: Path) -> Path:

@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from loxodon.cases import services as cases
+from loxodon.core.spreadsheet import csv_cell
 from loxodon.core.testing import Api, signed_in
 from loxodon.customers.services import create_customer
-from loxodon.insights.views import csv_cell
 from loxodon.org.models import Department, Site, User
 from loxodon.org.services import create_api_token, create_staff
 from loxodon.timeline.services import record_event
