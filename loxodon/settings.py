@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_htmx",
     "loxodon.demo",
+    "axes",  # staff sign-in brute-force throttling (see AXES_* below)
 ]
 
 MIDDLEWARE = [
@@ -83,6 +84,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "loxodon.desk.middleware.SiteTimeZoneMiddleware",
+    "loxodon.core.middleware.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last, as django-axes asks: turns a locked-out sign-in into its lockout answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loxodon.urls"
@@ -145,6 +150,22 @@ LOGIN_URL = "/desk/login/"
 LOGIN_REDIRECT_URL = "/desk/"
 LOGOUT_REDIRECT_URL = "/desk/login/"
 
+# django-axes first: it refuses sign-ins of a locked-out username + address before the password
+# is checked, and counts failures (AccessAttempt, AccessFailureLog rows; a WARNING log line).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# --- staff sign-in throttling (django-axes) -----------------------------------------------------
+AXES_FAILURE_LIMIT = int(os.environ.get("LOXODON_STAFF_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("LOXODON_STAFF_LOGIN_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+if os.environ.get("LOXODON_CLIENT_IP_HEADER"):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = [os.environ["LOXODON_CLIENT_IP_HEADER"], "REMOTE_ADDR"]
+# --- end of staff sign-in throttling ------------------------------------------------------------
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -182,6 +203,23 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# --- content security policy (django-csp) -------------------------------------------------------
+# Report-only until every inline script has moved to a static file (issue 10, item 10).
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# --- end of content security policy -------------------------------------------------------------
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -214,6 +252,9 @@ LOXODON_MAIL_SPOOL = os.environ.get("LOXODON_MAIL_SPOOL", str(VAR_DIR / "mail"))
 # from storage (the raw message is still kept) and the event says so.
 LOXODON_MAX_ATTACHMENT_BYTES = int(os.environ.get("LOXODON_MAX_ATTACHMENT_BYTES", str(10 << 20)))
 LOXODON_MAX_ATTACHMENTS_BYTES = int(os.environ.get("LOXODON_MAX_ATTACHMENTS_BYTES", str(25 << 20)))
+# Inbound mail per sender address: more than this ("count/period") opens no further cases and
+# sends no automatic answers; the messages are still kept, flagged for staff.
+LOXODON_MAIL_SENDER_RATE = os.environ.get("LOXODON_MAIL_SENDER_RATE", "30/h")
 # Department updates to a customer within this window go out as one consolidated message.
 LOXODON_DIGEST_WINDOW_SECONDS = int(os.environ.get("LOXODON_DIGEST_WINDOW_SECONDS", "7200"))
 # IMAP mailbox polled by `loxodon fetch_mail` (optional; the SMTP listener needs none of these).

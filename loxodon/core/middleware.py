@@ -30,3 +30,14 @@ class ApiBodyLimitMiddleware:
                     json.dumps({"detail": detail}), status=413, content_type="application/json"
                 )
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Placeholder (issue 10, item 18): answers 503 with Retry-After when the database is
+    unreachable. Filled in by the reliability work."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
