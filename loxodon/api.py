@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -15,6 +16,7 @@ from loxodon.channels.email.api import router as email_router
 from loxodon.channels.voice.api import router as voice_router
 from loxodon.channels.web.api import router as web_router
 from loxodon.core.errors import DomainError
+from loxodon.core.middleware import database_unavailable_response, is_database_unavailable
 from loxodon.customers.api import router as customers_router
 from loxodon.customers.reviews_api import router as identity_reviews_router
 from loxodon.insights.api import router as insights_router
@@ -75,6 +77,15 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.detail, **exc.extra}, status=exc.status_code)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A database restarting or out of reach: 503 with Retry-After (nothing was written)."""
+    if not is_database_unavailable(exc):
+        raise exc
+    return database_unavailable_response(request, exc)
 
 
 @api.exception_handler(AuthenticationError)

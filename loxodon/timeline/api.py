@@ -6,6 +6,7 @@ from django.db import transaction
 from ninja import Router, Status
 
 from loxodon.core.event_types import KINDS
+from loxodon.core.faults import fault_point
 from loxodon.core.schemas import ApiRequest
 from loxodon.customers.selectors import get_customer_for
 from loxodon.insights.tasks import surveys_after_orders
@@ -64,16 +65,20 @@ def _invite_after_orders(results: list[IngestResult]) -> None:
 @router.post("/events", response={200: EventOut, 201: EventOut})
 def post_event(request: ApiRequest, event: EventIn) -> Status[dict[str, Any]]:
     """Append one event. A repeat of `(source, external_id)` returns the stored event (200)."""
+    fault_point("ingest.received")
     (result,) = ingest_events([_draft(event)], indexed=False)
     _invite_after_orders([result])
+    fault_point("ingest.committed")
     return Status(201 if result.created else 200, event_out(result.event))
 
 
 @router.post("/events/batch", response={200: BatchOut, 201: BatchOut})
 def post_batch(request: ApiRequest, batch: BatchIn) -> Status[dict[str, Any]]:
     """Append up to 1000 events in one transaction: all are stored, or none."""
+    fault_point("ingest.received")
     results = ingest_events([_draft(e) for e in batch.events])
     _invite_after_orders(results)
+    fault_point("ingest.committed")
     created = sum(1 for r in results if r.created)
     items = [
         {

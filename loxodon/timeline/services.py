@@ -21,6 +21,7 @@ from loxodon.core import live
 from loxodon.core.bulk import insert_rows
 from loxodon.core.errors import Conflict, InvalidInput, NotFound
 from loxodon.core.event_types import INTERNAL_KINDS, KINDS, Channel
+from loxodon.core.faults import fault_point
 from loxodon.customers.merging import survivor_id_of
 from loxodon.customers.models import Customer, Identity, IdentityKind
 from loxodon.customers.normalise import normalise_identity
@@ -180,6 +181,7 @@ def ingest_events(drafts: Sequence[EventDraft], *, indexed: bool = True) -> list
                 )
         else:
             first_index[draft.key] = i
+    fault_point("ingest.validated")
     # Two tries: a concurrent delivery of the same key may commit between our read and write;
     # the second pass then finds it and answers as for any repeat.
     for attempt in (1, 2):
@@ -250,6 +252,7 @@ def _ingest(
             [(new_events[drafts[i].key], p) for i in fresh if (p := payloads[i]) is not None]
         )
         _publish_on_commit(new_events.values())
+    fault_point("ingest.before_commit")
     # A key repeated inside this batch is created once (at its first index); the copies after
     # it report "existing", like any repeat.
     return [

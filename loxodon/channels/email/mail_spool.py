@@ -19,6 +19,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 
+from loxodon.core.faults import fault_point
+
 MAX_MESSAGE_BYTES = 35 * 1024 * 1024
 
 
@@ -74,9 +76,11 @@ class SpoolHandler:
         raw = envelope.original_content or b""
         if len(raw) > MAX_MESSAGE_BYTES:
             return "552 5.3.4 message too big"
+        fault_point("smtp.received")  # a crash here: no file, no 250, the sender retries
         path = spool_message(
             raw, mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos)
         )
+        fault_point("smtp.spooled")  # a crash here: a file and no 250; the retry is a duplicate
         if self.on_spooled is not None:
             self.on_spooled(path)
         return "250 Message accepted for delivery"

@@ -54,6 +54,7 @@ from loxodon.channels.email.parsing import (
     split_envelope,
 )
 from loxodon.core.errors import Conflict, DomainError, InvalidInput
+from loxodon.core.faults import fault_point
 from loxodon.customers.models import Identity, IdentityKind
 from loxodon.customers.normalise import normalise_email
 from loxodon.org.models import User
@@ -186,6 +187,7 @@ def process_spool_file(path: Path) -> InboundMail:
     if existing is not None:
         return _repeat_delivery(existing, path, message)
     _apply(inbound, message)
+    fault_point("mail.committed")
     _file_away(inbound, path)
     return inbound
 
@@ -218,6 +220,7 @@ def _apply(inbound: InboundMail, message: bytes) -> None:
     except UnreadableMail as exc:
         _fail(inbound, str(exc))
         return
+    fault_point("mail.parsed")
     mail.envelope_from, mail.envelope_to = envelope_from, envelope_to
     # What staff need to recognise the message, kept even if processing fails below.
     inbound.message_id = mail.message_id[:500]
@@ -228,6 +231,7 @@ def _apply(inbound: InboundMail, message: bytes) -> None:
     try:
         with transaction.atomic():
             _record(inbound, mail, stored)
+            fault_point("mail.before_commit")
     except DomainError as exc:
         _forget_files(stored)
         _fail(inbound, exc.detail)
