@@ -19,7 +19,8 @@ router = Router(tags=["email"])
 def failed_mail(
     request: ApiRequest, status: str = InboundStatus.FAILED, cursor: str | None = None
 ) -> dict[str, Any]:
-    """Inbound mail that is on no timeline, newest first: `failed` (default) or `ignored`.
+    """Inbound mail that is on no timeline, newest first: `failed` (default), `quarantined`
+    or `ignored`.
     Supervisors and admins."""
     page = unhandled_mail_page(request.auth, status=status, cursor=cursor)
     return {"items": [inbound_out(m) for m in page.items], "next_cursor": page.next_cursor}
@@ -30,7 +31,8 @@ def failed_mail(
     response={200: InboundOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
 def reprocess(request: ApiRequest, inbound_id: str) -> dict[str, Any]:
-    """Process a failed (or ignored) message again from its raw file; answers its new state
+    """Process a failed, ignored or quarantined message again from its raw file (a quarantined
+    one is released: processed without the quarantine checks); answers its new state
     (`processed`, or `failed` with the reason)."""
     inbound = get_inbound_for(request.auth, inbound_id)
     return inbound_out(reprocess_inbound(inbound=inbound, actor=request.auth))

@@ -18,6 +18,7 @@ class InboundStatus(models.TextChoices):
     DUPLICATE = "duplicate", "Repeat delivery of a message already on the timeline"
     IGNORED = "ignored", "Kept, not put on a timeline (bounce or our own mail)"
     FAILED = "failed", "Could not be processed"
+    QUARANTINED = "quarantined", "Held for staff: suspected forgery or over the sender's limit"
 
 
 class InboundMail(BaseModel):
@@ -66,7 +67,11 @@ class InboundMail(BaseModel):
         return [str(r) for r in reasons]
 
     def can_reprocess(self) -> bool:
-        return self.status in (InboundStatus.FAILED, InboundStatus.IGNORED)
+        return self.status in (
+            InboundStatus.FAILED,
+            InboundStatus.IGNORED,
+            InboundStatus.QUARANTINED,
+        )
 
 
 class MailAttachment(BaseModel):

@@ -88,7 +88,8 @@ class ParsedMail:
     truncated: bool = False
     attachments: list[ParsedAttachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
-    headers: dict[str, list[str]] = field(default_factory=dict)  # loop-relevant headers only
+    # loop- and trust-relevant headers only (see `_loop_headers`)
+    headers: dict[str, list[str]] = field(default_factory=dict)
     content_type: str = ""
     is_report: bool = False  # multipart/report (delivery status notifications)
 
@@ -510,6 +511,7 @@ def _loop_headers(msg: Message) -> dict[str, list[str]]:
         "List-Unsubscribe",
         "X-Failed-Recipients",
         "Return-Path",
+        "Authentication-Results",  # the receiving MTA's SPF/DKIM/DMARC verdict (quarantine.py)
     )
     out = {}
     for name in wanted:

@@ -1,8 +1,9 @@
 """Reads of inbound mail, each starting with an access check.
 
-Failed and ignored mail (the raw messages nobody has seen on a timeline) is for supervisors
-and admins. An attachment or a message's cleaned HTML is readable by any member of staff who
-may read the customer it belongs to; mail that reached no customer stays supervisor-only.
+Failed, quarantined and ignored mail (the raw messages nobody has seen on a timeline) is for
+supervisors and admins. An attachment or a message's cleaned HTML is readable by any member of
+staff who may read the customer it belongs to; mail that reached no customer stays
+supervisor-only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from loxodon.core.ids import parse_uuid
 from loxodon.customers.selectors import get_customer_for
 from loxodon.org.models import Role
 
-LISTABLE = (InboundStatus.FAILED, InboundStatus.IGNORED)
+LISTABLE = (InboundStatus.FAILED, InboundStatus.QUARANTINED, InboundStatus.IGNORED)
 
 
 def require_mail_supervisor(user: Any) -> None:
@@ -38,7 +39,7 @@ def _status(status: str) -> str:
 
 
 def unhandled_mail_for(user: Any, status: str = InboundStatus.FAILED) -> QuerySet[InboundMail]:
-    """Failed (or ignored) mail, newest first."""
+    """Failed (or quarantined, or ignored) mail, newest first."""
     require_mail_supervisor(user)
     return InboundMail.objects.filter(status=_status(status)).order_by("-received_at", "-id")
 

@@ -19,6 +19,11 @@ The flow, for each raw message the SMTP listener or the IMAP poller spooled into
 5. The raw file moves to `cur/` (handled) or `failed/` (could not be processed). Failed mail is
    listed for supervisors, can be downloaded as `.eml` and reprocessed with the same code.
 
+Some mail is **quarantined** instead (`quarantine.py`): kept and listed for supervisors, on no
+timeline, answered by nothing — a From that the mail server in front of us found forged, a
+customer's reply on their case that is also addressed to outsiders, and anything beyond
+`LOXODON_MAIL_SENDER_RATE` from one sender. A supervisor releases it by reprocessing it.
+
 Decisions on awkward mail: without a From address, the envelope sender stands in (and no
 automatic answer is ever sent); without either the message is *failed* (kept, listed).
 Bounces are put on the case they refer to (through our signed Message-ID) and otherwise
@@ -43,7 +48,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loxodon.cases.models import Case
-from loxodon.channels.email import events, loops, tokens
+from loxodon.channels.email import events, loops, quarantine, tokens
 from loxodon.channels.email.mail_spool import spool_dir
 from loxodon.channels.email.models import InboundMail, InboundStatus, MailAttachment
 from loxodon.channels.email.parsing import (
@@ -145,6 +150,7 @@ class _Outcome:
     case: Case | None = None
     attach_to_case: bool = False
     ignore_reason: str = ""
+    quarantine_reason: str = ""
 
 
 def process_spooled_mail(*, limit: int | None = None) -> list[InboundMail]:
@@ -211,8 +217,9 @@ def _file_away(inbound: InboundMail, path: Path) -> None:
     _move(path, "failed" if inbound.status == InboundStatus.FAILED else "cur")
 
 
-def _apply(inbound: InboundMail, message: bytes) -> None:
-    """Read the message and record the outcome on its row; never raises for bad mail."""
+def _apply(inbound: InboundMail, message: bytes, *, release: bool = False) -> None:
+    """Read the message and record the outcome on its row; never raises for bad mail.
+    `release`: a supervisor let a quarantined message through (no quarantine checks)."""
     inbound.attempts += 1
     envelope_from, envelope_to = inbound.envelope_from, list(inbound.envelope_to or [])
     try:
@@ -230,7 +237,7 @@ def _apply(inbound: InboundMail, message: bytes) -> None:
     stored: list[str] = []
     try:
         with transaction.atomic():
-            _record(inbound, mail, stored)
+            _record(inbound, mail, stored, release=release)
             fault_point("mail.before_commit")
     except DomainError as exc:
         _forget_files(stored)
@@ -272,7 +279,7 @@ def _bounce_case_id(mail: ParsedMail) -> uuid.UUID | None:
     return tokens.case_from_references([*quoted, mail.text[:200_000]])
 
 
-def _decide(mail: ParsedMail) -> _Outcome:
+def _decide(mail: ParsedMail, *, release: bool = False) -> _Outcome:
     """Who sent it, which case it may belong to, and whether it goes on a timeline at all."""
     outcome = _Outcome()
     reasons = loops.no_reply_reasons(mail)
@@ -331,7 +338,26 @@ def _decide(mail: ParsedMail) -> _Outcome:
         else:
             # Somebody else wrote with this case's reference: a new conversation, noted.
             outcome.flags["sender_mismatch"] = {"case_id": str(case.pk)}
+    if not release:
+        _check_authenticity(mail, outcome)
     return outcome
+
+
+def _check_authenticity(mail: ParsedMail, outcome: _Outcome) -> None:
+    """Hold mail whose From is forged, or a reply on a case that copies in outsiders."""
+    failure = quarantine.authentication_failure(mail)
+    if failure:
+        outcome.flags["authentication_failed"] = failure
+        outcome.quarantine_reason = failure
+        return
+    if outcome.case is not None and outcome.attach_to_case:
+        outside = quarantine.outside_recipients(mail, outcome.case.customer_id)
+        if outside:
+            outcome.flags["outside_recipients"] = outside
+            outcome.quarantine_reason = (
+                "a reply on the case from the customer's address, also sent to "
+                f"{', '.join(outside)}: held for staff (a forged reply looks like this)"
+            )
 
 
 def _occurred_at(mail: ParsedMail, inbound: InboundMail) -> datetime:
@@ -391,8 +417,10 @@ def _store_attachments(
     return kept, skipped
 
 
-def _record(inbound: InboundMail, mail: ParsedMail, stored: list[str]) -> None:
-    outcome = _decide(mail)
+def _record(
+    inbound: InboundMail, mail: ParsedMail, stored: list[str], *, release: bool = False
+) -> None:
+    outcome = _decide(mail, release=release)
     inbound.from_address = (outcome.sender or mail.from_address)[:320]
     inbound.html = mail.html
     inbound.flags = outcome.flags
@@ -416,6 +444,17 @@ def _record(inbound: InboundMail, mail: ParsedMail, stored: list[str]) -> None:
         # Same Message-ID, different message (a careless or hostile sender): keep both.
         key = f"sha256:{inbound.sha256}"
         outcome.flags["message_id_reused"] = True
+
+    if not release and not outcome.quarantine_reason and outcome.sender:
+        over = quarantine.over_sender_rate(outcome.sender, exclude=inbound.pk)
+        if over:
+            outcome.flags["sender_rate"] = True
+            outcome.quarantine_reason = over
+    if outcome.quarantine_reason:
+        inbound.status = InboundStatus.QUARANTINED
+        inbound.error = outcome.quarantine_reason[:2000]
+        inbound.save()
+        return
 
     kept, skipped = _store_attachments(inbound, mail, stored)
     payload = events.payload_for(mail, attachments=kept, skipped=skipped, flags=outcome.flags)
@@ -474,14 +513,17 @@ def _mark_duplicate(inbound: InboundMail, event: Event) -> None:
 
 
 def reprocess_inbound(*, inbound: InboundMail, actor: User | None) -> InboundMail:
-    """Try a failed (or ignored) message again with the current code and data; the raw file
-    is read from the spool as it was received."""
+    """Try a failed, ignored or quarantined message again with the current code and data; the
+    raw file is read from the spool as it was received. A member of staff reprocessing a
+    quarantined message releases it: it is processed without the quarantine checks."""
     with transaction.atomic():
         locked = InboundMail.objects.select_for_update().get(pk=inbound.pk)
         if not locked.can_reprocess():
             raise Conflict(
-                f"this message is '{locked.status}': only failed or ignored mail can be reprocessed"
+                f"this message is '{locked.status}': only failed, ignored or quarantined mail "
+                "can be reprocessed"
             )
+        release = locked.status == InboundStatus.QUARANTINED and actor is not None
         locked.status = InboundStatus.RECEIVED
         locked.save(update_fields=["status", "updated_at"])
     path = locate_raw(locked.spool_name)
@@ -489,9 +531,11 @@ def reprocess_inbound(*, inbound: InboundMail, actor: User | None) -> InboundMai
         _fail(locked, "the raw message file is missing from the spool")
         raise Conflict(f"the raw file {locked.spool_name} is missing from the mail spool")
     _, _, message = split_envelope(path.read_bytes())
-    _apply(locked, message)
+    _apply(locked, message, release=release)
     if actor is not None:
         locked.flags = {**locked.flags, "reprocessed_by": actor.username}
+        if release:
+            locked.flags["released_by"] = actor.username
         locked.save(update_fields=["flags", "updated_at"])
     _file_away(locked, path)
     return locked

@@ -146,7 +146,7 @@ def test_reprocess_api(
     assert response.json()["event_id"]
     again = supervisor_api.post(url)
     assert again.status_code == 409
-    assert "only failed or ignored mail" in again.json()["detail"]
+    assert "only failed, ignored or quarantined mail" in again.json()["detail"]
     unknown = supervisor_api.post(
         "/channels/email/failed/00000000-0000-0000-0000-000000000000/reprocess"
     )
