@@ -11,6 +11,8 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
 from loxodon.cases.api import router as cases_router
+from loxodon.cases.schemas import case_out
+from loxodon.cases.services import StaleVersion
 from loxodon.channels.chat.api import router as chat_router
 from loxodon.channels.email.api import router as email_router
 from loxodon.channels.voice.api import router as voice_router
@@ -72,6 +74,13 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
             e["message"] = "unknown field (not allowed here)"
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
+
+
+@api.exception_handler(StaleVersion)
+def stale_case(request: HttpRequest, exc: StaleVersion) -> HttpResponse:
+    """409 for a change made to an old version of a case, with the current case to decide on."""
+    body = {"detail": exc.detail, **exc.extra, "case": case_out(exc.case, with_handoffs=True)}
+    return api.create_response(request, body, status=409)
 
 
 @api.exception_handler(DomainError)

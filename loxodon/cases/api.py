@@ -1,14 +1,24 @@
-"""Thin endpoints: validate, check access, call one service, answer with the current case."""
+"""Thin endpoints: validate, check access, call one service, answer with the current case.
+
+Optimistic concurrency: every change to a case may carry the `version` the client read (in the
+body, or as `If-Match: "<version>"`; `GET /cases/{id}` sends it as the `ETag`). When the case
+has changed since, nothing is saved and the answer is 409 with `current_version` and the
+current `case`, so the client can show what changed and decide again. Without a version the
+change applies to the current case (backwards compatible; the row lock still serialises
+writers).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from ninja import Router, Status
 
 from loxodon.cases import services
 from loxodon.cases.schemas import (
     AssignIn,
+    CaseChangeIn,
     CaseDetailOut,
     CaseIn,
     CompleteIn,
@@ -26,6 +36,7 @@ from loxodon.cases.schemas import (
     task_out,
 )
 from loxodon.cases.selectors import get_case_for, get_task_for
+from loxodon.core.errors import InvalidInput
 from loxodon.core.schemas import ApiRequest
 from loxodon.customers.selectors import get_customer_for
 from loxodon.org.selectors import get_active_staff, get_department, get_site
@@ -36,6 +47,25 @@ router = Router(tags=["cases"])
 
 def _detail(request: ApiRequest, case_id: Any) -> dict[str, Any]:
     return case_out(get_case_for(request.auth, case_id), with_handoffs=True)
+
+
+def _expected(request: ApiRequest, data: CaseChangeIn) -> int | None:
+    """The version the client read: `version` in the body or `If-Match: "<n>"` (or none)."""
+    header = (request.headers.get("If-Match") or "").strip()
+    from_header = None
+    if header and header != "*":
+        tag = header.removeprefix("W/").strip('"')
+        if not tag.isdigit() or int(tag) < 1:
+            raise InvalidInput(
+                'If-Match must be the case version you read, e.g. If-Match: "3" '
+                "(the ETag of GET /cases/{id})"
+            )
+        from_header = int(tag)
+    if from_header is not None and data.version is not None and from_header != data.version:
+        raise InvalidInput(
+            f"version {data.version} in the body and If-Match {from_header} disagree: send one"
+        )
+    return data.version if data.version is not None else from_header
 
 
 @router.post("/cases", response={201: CaseDetailOut})
@@ -53,14 +83,23 @@ def open_case(request: ApiRequest, data: CaseIn) -> Status[dict[str, Any]]:
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut)
-def get_case(request: ApiRequest, case_id: str) -> dict[str, Any]:
-    return _detail(request, case_id)
+def get_case(request: ApiRequest, case_id: str, response: HttpResponse) -> dict[str, Any]:
+    """The case with its tasks and handoffs; the `ETag` is its version (send it back as
+    `If-Match` or as `version` with a change)."""
+    detail = _detail(request, case_id)
+    response["ETag"] = f'"{detail["version"]}"'
+    return detail
 
 
 @router.post("/cases/{case_id}/assign", response=CaseDetailOut)
 def assign(request: ApiRequest, case_id: str, data: AssignIn) -> dict[str, Any]:
     case = get_case_for(request.auth, case_id)
-    services.assign_owner(case=case, owner=get_active_staff(data.owner), actor=request.auth)
+    services.assign_owner(
+        case=case,
+        owner=get_active_staff(data.owner),
+        actor=request.auth,
+        expected_version=_expected(request, data),
+    )
     return _detail(request, case.pk)
 
 
@@ -73,6 +112,7 @@ def add_task(request: ApiRequest, case_id: str, data: TaskIn) -> Status[dict[str
         title=data.title,
         assignee=get_active_staff(data.assignee) if data.assignee else None,
         actor=request.auth,
+        expected_version=_expected(request, data),
     )
     return Status(201, task_out(task))
 
@@ -80,7 +120,10 @@ def add_task(request: ApiRequest, case_id: str, data: TaskIn) -> Status[dict[str
 @router.post("/tasks/{task_id}/complete", response=TaskOut)
 def complete_task(request: ApiRequest, task_id: str, data: CompleteIn) -> dict[str, Any]:
     task = services.complete_task(
-        task=get_task_for(request.auth, task_id), note=data.note, actor=request.auth
+        task=get_task_for(request.auth, task_id),
+        note=data.note,
+        actor=request.auth,
+        expected_version=_expected(request, data),
     )
     return task_out(task)
 
@@ -88,14 +131,21 @@ def complete_task(request: ApiRequest, task_id: str, data: CompleteIn) -> dict[s
 @router.post("/cases/{case_id}/notes", response={201: EventOut})
 def add_note(request: ApiRequest, case_id: str, data: NoteIn) -> Status[dict[str, Any]]:
     case = get_case_for(request.auth, case_id)
-    return Status(201, event_out(services.add_note(case=case, body=data.body, actor=request.auth)))
+    note = services.add_note(
+        case=case, body=data.body, actor=request.auth, expected_version=_expected(request, data)
+    )
+    return Status(201, event_out(note))
 
 
 @router.post("/cases/{case_id}/handoffs", response={201: HandoffOut})
 def hand_off(request: ApiRequest, case_id: str, data: HandoffIn) -> Status[dict[str, Any]]:
     case = get_case_for(request.auth, case_id)
     handoff = services.hand_off(
-        case=case, to=get_active_staff(data.to), context=data.context, actor=request.auth
+        case=case,
+        to=get_active_staff(data.to),
+        context=data.context,
+        actor=request.auth,
+        expected_version=_expected(request, data),
     )
     return Status(201, handoff_out(handoff))
 
@@ -103,14 +153,25 @@ def hand_off(request: ApiRequest, case_id: str, data: HandoffIn) -> Status[dict[
 @router.post("/cases/{case_id}/waiting", response=CaseDetailOut)
 def waiting(request: ApiRequest, case_id: str, data: WaitingIn) -> dict[str, Any]:
     case = get_case_for(request.auth, case_id)
-    services.set_waiting(case=case, on=data.on, reason=data.reason, actor=request.auth)
+    services.set_waiting(
+        case=case,
+        on=data.on,
+        reason=data.reason,
+        actor=request.auth,
+        expected_version=_expected(request, data),
+    )
     return _detail(request, case.pk)
 
 
 @router.post("/cases/{case_id}/propose-resolution", response=CaseDetailOut)
 def propose_resolution(request: ApiRequest, case_id: str, data: ProposeIn) -> dict[str, Any]:
     case = get_case_for(request.auth, case_id)
-    services.propose_resolution(case=case, summary=data.summary, actor=request.auth)
+    services.propose_resolution(
+        case=case,
+        summary=data.summary,
+        actor=request.auth,
+        expected_version=_expected(request, data),
+    )
     return _detail(request, case.pk)
 
 
@@ -118,7 +179,11 @@ def propose_resolution(request: ApiRequest, case_id: str, data: ProposeIn) -> di
 def confirm(request: ApiRequest, case_id: str, data: ConfirmIn) -> dict[str, Any]:
     case = get_case_for(request.auth, case_id)
     services.confirm_resolution(
-        case=case, via=data.via, contact_event_id=data.event_id, actor=request.auth
+        case=case,
+        via=data.via,
+        contact_event_id=data.event_id,
+        actor=request.auth,
+        expected_version=_expected(request, data),
     )
     return _detail(request, case.pk)
 
@@ -126,12 +191,22 @@ def confirm(request: ApiRequest, case_id: str, data: ConfirmIn) -> dict[str, Any
 @router.post("/cases/{case_id}/reopen", response=CaseDetailOut)
 def reopen(request: ApiRequest, case_id: str, data: ReasonIn) -> dict[str, Any]:
     case = get_case_for(request.auth, case_id)
-    services.reopen_case(case=case, reason=data.reason, actor=request.auth)
+    services.reopen_case(
+        case=case,
+        reason=data.reason,
+        actor=request.auth,
+        expected_version=_expected(request, data),
+    )
     return _detail(request, case.pk)
 
 
 @router.post("/cases/{case_id}/close-unconfirmed", response=CaseDetailOut)
 def close_unconfirmed(request: ApiRequest, case_id: str, data: ReasonIn) -> dict[str, Any]:
     case = get_case_for(request.auth, case_id)
-    services.close_unconfirmed(case=case, reason=data.reason, actor=request.auth)
+    services.close_unconfirmed(
+        case=case,
+        reason=data.reason,
+        actor=request.auth,
+        expected_version=_expected(request, data),
+    )
     return _detail(request, case.pk)

@@ -22,44 +22,57 @@ class CaseIn(StrictIn):
     site: str | None = None
 
 
-class AssignIn(StrictIn):
+VERSION_HELP = (
+    "the case `version` you read: when the case has changed since, nothing is saved and the "
+    'answer is 409 with the current case (`case`). Or send it as `If-Match: "<version>"`. '
+    "Leave both out to apply the change to whatever is current."
+)
+
+
+class CaseChangeIn(StrictIn):
+    """A change to a case, optionally guarded by the version the client read."""
+
+    version: int | None = Field(default=None, ge=1, description=VERSION_HELP)
+
+
+class AssignIn(CaseChangeIn):
     owner: str = Field(min_length=1)
 
 
-class TaskIn(StrictIn):
+class TaskIn(CaseChangeIn):
     department: str = Field(min_length=1)
     title: str = Field(min_length=1, max_length=200)
     assignee: str | None = None
 
 
-class CompleteIn(StrictIn):
+class CompleteIn(CaseChangeIn):
     note: str = Field(min_length=1, max_length=20_000)
 
 
-class NoteIn(StrictIn):
+class NoteIn(CaseChangeIn):
     body: str = Field(min_length=1, max_length=50_000)
 
 
-class HandoffIn(StrictIn):
+class HandoffIn(CaseChangeIn):
     to: str = Field(min_length=1)
     context: str = Field(min_length=1, max_length=20_000)
 
 
-class WaitingIn(StrictIn):
+class WaitingIn(CaseChangeIn):
     on: Literal["customer", "us", "none"]
     reason: str = ""
 
 
-class ProposeIn(StrictIn):
+class ProposeIn(CaseChangeIn):
     summary: str = Field(min_length=1, max_length=20_000)
 
 
-class ConfirmIn(StrictIn):
+class ConfirmIn(CaseChangeIn):
     via: ChannelName
     event_id: uuid.UUID | None = None
 
 
-class ReasonIn(StrictIn):
+class ReasonIn(CaseChangeIn):
     reason: str = Field(min_length=1, max_length=20_000)
 
 

@@ -19,11 +19,31 @@ from loxodon.sla.schedule import schedule_sla_check
 from loxodon.timeline.models import Event
 
 
-def _locked(case: Case) -> Case:
-    """Re-read the case under a row lock (consistent lock order: case before its tasks)."""
-    return (
+class StaleVersion(Conflict):
+    """The client changed the case as it was at `expected` but it has moved on (optimistic
+    concurrency): nothing was written; `case` is the current state, read under the lock."""
+
+    def __init__(self, case: Case, expected: int) -> None:
+        super().__init__(
+            f"the case changed since you read it (you sent version {expected}, it is now at "
+            f"version {case.version}): nothing was saved; review the current case and try again",
+            current_version=case.version,
+        )
+        self.case = case
+
+
+def _locked(case: Case, expected_version: int | None = None) -> Case:
+    """Re-read the case under a row lock (consistent lock order: case before its tasks).
+
+    With `expected_version` (the version the client read), a case that has changed since is
+    refused with `StaleVersion`; without it the change applies to whatever is current.
+    """
+    current = (
         Case.objects.select_for_update(of=("self",)).select_related("site", "owner").get(pk=case.pk)
     )
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion(current, expected_version)
+    return current
 
 
 def _illegal(case: Case, action: str) -> Conflict:
@@ -84,9 +104,11 @@ def open_case(
 
 
 @transaction.atomic
-def assign_owner(*, case: Case, owner: User, actor: User | None) -> Case:
+def assign_owner(
+    *, case: Case, owner: User, actor: User | None, expected_version: int | None = None
+) -> Case:
     """Give a new case its one accountable owner (later changes of owner are handoffs)."""
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_assign():
         raise _illegal(case, "assign")
     if case.owner_id is not None:
@@ -107,10 +129,11 @@ def add_task(
     title: str,
     actor: User | None,
     assignee: User | None = None,
+    expected_version: int | None = None,
 ) -> Task:
     """Get another department's work done without transferring the customer."""
     title = _required(title, "title")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_add_task():
         raise _illegal(case, "add a task to")
     task = Task.objects.create(
@@ -127,11 +150,13 @@ def add_task(
 
 
 @transaction.atomic
-def complete_task(*, task: Task, note: str, actor: User | None) -> Task:
+def complete_task(
+    *, task: Task, note: str, actor: User | None, expected_version: int | None = None
+) -> Task:
     """Finish a department's task. When it was the last open one, the case moves to
     `resolution_proposed` — never to a resolved status: only the customer resolves it."""
     note = _required(note, "note")
-    case = _locked(task.case)
+    case = _locked(task.case, expected_version)
     task = Task.objects.select_for_update(of=("self",)).select_related("department").get(pk=task.pk)
     task.case = case
     if not task.can_complete():
@@ -161,20 +186,24 @@ def complete_task(*, task: Task, note: str, actor: User | None) -> Task:
 
 
 @transaction.atomic
-def add_note(*, case: Case, body: str, actor: User | None) -> Event:
+def add_note(
+    *, case: Case, body: str, actor: User | None, expected_version: int | None = None
+) -> Event:
     """An internal note, visible to every department, never to the customer."""
     body = _required(body, "body")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     event = events.note_added(case, body, actor)
     _save(case)
     return event
 
 
 @transaction.atomic
-def hand_off(*, case: Case, to: User, context: str, actor: User | None) -> Handoff:
+def hand_off(
+    *, case: Case, to: User, context: str, actor: User | None, expected_version: int | None = None
+) -> Handoff:
     """Move ownership to `to`, carrying the context they need before speaking to the customer."""
     context = _required(context, "context")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_hand_off():
         if case.owner_id is None:
             raise Conflict("this case has no owner yet: assign one first")
@@ -189,7 +218,14 @@ def hand_off(*, case: Case, to: User, context: str, actor: User | None) -> Hando
 
 
 @transaction.atomic
-def set_waiting(*, case: Case, on: str, actor: User | None, reason: str = "") -> Case:
+def set_waiting(
+    *,
+    case: Case,
+    on: str,
+    actor: User | None,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Case:
     """Mark whose move it is: `customer` or `us` (or `none` to return to open)."""
     targets = {
         "customer": CaseStatus.WAITING_ON_CUSTOMER,
@@ -198,7 +234,7 @@ def set_waiting(*, case: Case, on: str, actor: User | None, reason: str = "") ->
     }
     if on not in targets:
         raise InvalidInput("on must be one of: customer, us, none")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_wait():
         raise _illegal(case, "change who is waiting on")
     if case.status == targets[on]:
@@ -210,10 +246,12 @@ def set_waiting(*, case: Case, on: str, actor: User | None, reason: str = "") ->
 
 
 @transaction.atomic
-def propose_resolution(*, case: Case, summary: str, actor: User | None) -> Case:
+def propose_resolution(
+    *, case: Case, summary: str, actor: User | None, expected_version: int | None = None
+) -> Case:
     """We believe it is fixed; the customer decides. Refused while tasks are still open."""
     summary = _required(summary, "summary")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_propose_resolution():
         raise _illegal(case, "propose a resolution for")
     open_tasks = list(case.tasks.filter(status=TaskStatus.OPEN).values_list("title", flat=True))
@@ -230,12 +268,17 @@ def propose_resolution(*, case: Case, summary: str, actor: User | None) -> Case:
 
 @transaction.atomic
 def confirm_resolution(
-    *, case: Case, via: str, actor: User | None, contact_event_id: uuid.UUID | None = None
+    *,
+    case: Case,
+    via: str,
+    actor: User | None,
+    contact_event_id: uuid.UUID | None = None,
+    expected_version: int | None = None,
 ) -> Case:
     """Record the customer's own confirmation: the only way to `resolved_confirmed`."""
     if via not in Channel.ALL:
         raise InvalidInput(f"via must be one of: {', '.join(Channel.ALL)}")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_confirm():
         raise _illegal(case, "confirm")
     contact = None
@@ -256,10 +299,12 @@ def confirm_resolution(
 
 
 @transaction.atomic
-def reopen_case(*, case: Case, reason: str, actor: User | None) -> Case:
+def reopen_case(
+    *, case: Case, reason: str, actor: User | None, expected_version: int | None = None
+) -> Case:
     """The problem is back (or was never fixed): reopen with the whole history kept."""
     reason = _required(reason, "reason")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_reopen():
         raise _illegal(case, "reopen")
     case.reopen_count += 1
@@ -272,10 +317,12 @@ def reopen_case(*, case: Case, reason: str, actor: User | None) -> Case:
 
 
 @transaction.atomic
-def close_unconfirmed(*, case: Case, reason: str, actor: User | None) -> Case:
+def close_unconfirmed(
+    *, case: Case, reason: str, actor: User | None, expected_version: int | None = None
+) -> Case:
     """An honest, reasoned close without the customer's confirmation."""
     reason = _required(reason, "reason")
-    case = _locked(case)
+    case = _locked(case, expected_version)
     if not case.can_close_unconfirmed():
         raise _illegal(case, "close")
     case.closed_reason = reason
