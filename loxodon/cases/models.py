@@ -118,7 +118,8 @@ class Case(BaseModel):
         return self.status in (CaseStatus.RESOLUTION_PROPOSED, *FINISHED)
 
     def can_close_unconfirmed(self) -> bool:
-        return not self.is_finished
+        # a closed case keeps one accountable owner (case_owned_once_assigned): assign first
+        return not self.is_finished and self.owner_id is not None
 
     def allowed_actions(self) -> list[str]:
         checks = {
