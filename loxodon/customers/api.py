@@ -355,3 +355,47 @@ def unmerge(request: ApiRequest, merge_id: str, data: UnmergeIn) -> Status[dict[
     done = get_merge_for(request.auth, merge_id)
     services.unmerge(merge=done, by=request.auth, reason=data.reason)
     return Status(200, merge_out(get_merge_for(request.auth, done.pk)))
+
+
+# --- erasure (right to be forgotten) -------------------------------------------------------------
+
+
+class ErasureIn(StrictIn):
+    reason: str = Field(
+        description="why (e.g. the request's reference); kept, so no personal data in it"
+    )
+
+
+class ErasureOut(Schema):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    covers: list[uuid.UUID] = Field(description="customers merged into this one, erased with it")
+    erased_by: str | None
+    reason: str
+    rows: dict[str, int] = Field(description='rows pseudonymised or deleted per "app.Model"')
+    created_at: datetime
+
+
+@router.post("/customers/{customer_id}/erase", response={200: ErasureOut, **MERGE_ERRORS})
+def erase(request: ApiRequest, customer_id: str, data: ErasureIn) -> Status[dict[str, Any]]:
+    """Erase a customer's personal data everywhere (admins only; see docs/operations.md).
+
+    Names, contacts, addresses and free text are pseudonymised or deleted, files removed; ids,
+    timestamps, channels, statuses and scores stay, so figures are unchanged. Erasing again
+    returns the first erasure. A customer merged into another: 409 (erase the survivor)."""
+    from loxodon.customers.erasure import erase_customer
+
+    customer = get_customer_for(request.auth, customer_id)
+    done = erase_customer(customer_id=customer.pk, by=request.auth, reason=data.reason)
+    return Status(
+        200,
+        {
+            "id": done.pk,
+            "customer_id": done.erased_customer_id,
+            "covers": done.covers,
+            "erased_by": done.erased_by.username if done.erased_by else None,
+            "reason": done.reason,
+            "rows": done.rows,
+            "created_at": done.created_at,
+        },
+    )

@@ -230,3 +230,27 @@ class MatchReview(BaseModel):
             models.UniqueConstraint(fields=["customer_a", "customer_b"], name="review_pair_once"),
         ]
         indexes = [models.Index(fields=["status", "-score"], name="review_queue_idx")]
+
+
+class Erasure(BaseModel):
+    """A customer erased on request (right to be forgotten): who, when, why; no personal data.
+
+    `customers.erasure.erase_customer` writes it in the same transaction that pseudonymises
+    the customer; `covers` lists the customers merged into this one, erased with it. The same
+    ids go to the erasure ledger outside the database, so a restore cannot bring them back.
+    """
+
+    erased_customer_id = models.UUIDField(unique=True)
+    covers = models.JSONField(default=list, blank=True, help_text="absorbed customers' ids")
+    erased_by = models.ForeignKey(
+        "org.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    rows = models.JSONField(default=dict, blank=True, help_text='{"app.Model": rows changed}')
+    files_deleted = models.PositiveIntegerField(default=0)
+    reapplied = models.BooleanField(
+        default=False, help_text="re-applied from the ledger after a restore"
+    )
+
+    def __str__(self) -> str:
+        return f"erasure of {self.erased_customer_id}"

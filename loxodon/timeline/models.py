@@ -31,6 +31,18 @@ class EventQuerySet(models.QuerySet["Event"]):
         """
         return super().update(customer_id=customer_id)
 
+    def pseudonymise_for_erasure(self, **fields: Any) -> int:
+        """The other sanctioned change: replace personal text of an erased customer's events.
+
+        Only `loxodon.customers.erasure` calls this (the right to be forgotten outranks
+        append-only); it replaces summary, body, payload strings and external ids, and keeps
+        ids, times, kinds, channels, cases and fingerprints, so figures do not change.
+        """
+        allowed = {"summary", "body", "payload", "external_id"}
+        if not set(fields) <= allowed:
+            raise AppendOnlyError(f"erasure may only replace {', '.join(sorted(allowed))}")
+        return super().update(**fields)
+
     def move_each_to_customer_for_merge(self, moves: list[list[Any]]) -> None:
         """The bulk sibling of `move_to_customer_for_merge` (`customers.merge_clusters`):
         for each [customer id, event id], that event goes to that customer (one statement,
