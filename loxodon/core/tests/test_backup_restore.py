@@ -124,15 +124,15 @@ def digests_of(url: str) -> dict[str, dict[str, Any]]:
 
 def rows_of(url: str, sql: str) -> list[tuple[Any, ...]]:
     if url.startswith("sqlite:"):
-        conn = sqlite3.connect(dj_database_url.parse(url)["NAME"])
+        lite = sqlite3.connect(dj_database_url.parse(url)["NAME"])
         try:
-            return conn.execute(sql).fetchall()
+            return lite.execute(sql).fetchall()
         finally:
-            conn.close()
+            lite.close()
     import psycopg
 
     with psycopg.connect(url) as conn:
-        return conn.execute(sql.replace("?", "%s")).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql).fetchall()
 
 
 def files_under(root: Path) -> dict[str, bytes]:
