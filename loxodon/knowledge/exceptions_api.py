@@ -106,7 +106,7 @@ class ExceptionIn(StrictIn):
     reason: str = Field(description="why this customer gets it", max_length=2000)
 
 
-class DecisionIn(StrictIn):
+class ExceptionDecisionIn(StrictIn):
     approve: bool = Field(description="true approves, false denies")
     note: str = Field(default="", max_length=2000, description="required when denying")
 
@@ -227,7 +227,7 @@ def exception(request: ApiRequest, exception_id: str) -> dict[str, Any]:
     response={200: ExceptionOut, **ERRORS},
     summary="Approve or deny a pending exception",
 )
-def decision(request: ApiRequest, exception_id: str, data: DecisionIn) -> dict[str, Any]:
+def decision(request: ApiRequest, exception_id: str, data: ExceptionDecisionIn) -> dict[str, Any]:
     """Supervisors and admins whose own authority covers the excess (403 otherwise: an admin
     must decide); nobody decides their own request (403); a `note` is required to deny (400);
     409 if the exception is no longer pending."""

@@ -10,10 +10,10 @@ from ninja import Router, Status
 from loxodon.cases.selectors import get_case_for
 from loxodon.channels.chat import services
 from loxodon.channels.chat.schemas import (
-    CaseIn,
+    ChatCaseIn,
     ChatDetailOut,
+    ChatMessageIn,
     ChatOut,
-    MessageIn,
     MessageOut,
     chat_out,
     message_out,
@@ -45,7 +45,7 @@ def get_chat(request: ApiRequest, chat_id: str) -> dict[str, Any]:
 @router.post(
     "/chats/{chat_id}/messages", response={200: MessageOut, 201: MessageOut, 409: ErrorOut}
 )
-def reply(request: ApiRequest, chat_id: str, data: MessageIn) -> Status[dict[str, Any]]:
+def reply(request: ApiRequest, chat_id: str, data: ChatMessageIn) -> Status[dict[str, Any]]:
     """An agent's reply (takes a waiting chat). 201 new; 200 when `client_id` repeats."""
     chat = get_chat_for(request.auth, chat_id)
     posted = services.post_agent_message(
@@ -67,7 +67,7 @@ def end(request: ApiRequest, chat_id: str) -> dict[str, Any]:
 
 
 @router.post("/chats/{chat_id}/case", response=ChatDetailOut)
-def case(request: ApiRequest, chat_id: str, data: CaseIn) -> dict[str, Any]:
+def case(request: ApiRequest, chat_id: str, data: ChatCaseIn) -> dict[str, Any]:
     """Join one of the customer's open cases (`case_id`) or open a new one (`problem`, by
     default the visitor's first message); the chat's timeline event goes onto the case."""
     chat = get_chat_for(request.auth, chat_id)

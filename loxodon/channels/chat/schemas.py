@@ -13,7 +13,7 @@ from loxodon.channels.chat.models import MAX_MESSAGE_CHARS, Chat, ChatMessage
 from loxodon.core.schemas import StrictIn
 
 
-class MessageIn(StrictIn):
+class ChatMessageIn(StrictIn):
     body: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     client_id: str | None = Field(
         default=None,
@@ -22,7 +22,7 @@ class MessageIn(StrictIn):
     )
 
 
-class CaseIn(StrictIn):
+class ChatCaseIn(StrictIn):
     """Give `case_id` to join one of the customer's open cases, or nothing (or a `problem`)
     to open a new case owned by you."""
 
