@@ -77,6 +77,13 @@ def _clean_client_id(value: object, *, required: bool) -> str:
     return value
 
 
+def _same_message(replay: ChatMessage, text: str, cid: str, sender: str | None = None) -> None:
+    """A re-sent message must say what the stored one says (an idempotency key reused for
+    other content is refused, never silently dropped)."""
+    if replay.body != text or (sender is not None and replay.sender != sender):
+        raise Conflict(f"client_id '{cid}' was already used for a different message")
+
+
 def _locked(chat: Chat) -> Chat:
     return (
         Chat.objects.select_for_update(of=("self",))
@@ -179,6 +186,7 @@ def _post_visitor_message(visitor: Visitor, text: str, cid: str) -> Posted:
         .first()
     )
     if replay is not None:
+        _same_message(replay, text, cid)
         return Posted(replay.chat, replay, created=False)
     chat = open_chat_of(visitor)
     if chat is None:
@@ -262,6 +270,7 @@ def post_agent_message(*, chat: Chat, agent: User, body: object, client_id: obje
         if cid:
             replay = chat.messages.filter(client_id=cid).select_related("agent").first()
             if replay is not None:
+                _same_message(replay, text, cid, sender=Sender.AGENT)
                 return Posted(chat, replay, created=False)
         if not chat.can_reply():
             raise Conflict("this chat has ended: the visitor is no longer there")
