@@ -31,10 +31,11 @@ from loxodon.channels.email.tests.adversarial_fixtures import (
     portal_client,
     portal_text,
 )
+from loxodon.channels.email.tests.conftest import deliver
 from loxodon.channels.email.tests.helpers import tampered
 from loxodon.core.testing import signed_in
 from loxodon.customers.models import Customer
-from loxodon.customers.services import create_customer
+from loxodon.customers.services import add_identity, create_customer
 from loxodon.org.models import User
 from loxodon.outbound.models import OutboundMessage
 from loxodon.outbound.services import queue_message
@@ -230,3 +231,66 @@ def test_a_case_id_in_the_subject_without_a_signed_token_never_reaches_the_case(
     # Nothing was sent to anyone.
     flush_outbound()
     assert len(outbox.envelopes) == sent_before
+
+
+@pytest.mark.parametrize(
+    ("header", "held"),
+    [
+        ("loxodon.test; dmarc=fail header.from=example.com", True),
+        ("loxodon.test 1; spf=softfail smtp.mailfrom=example.com; dkim=fail", True),
+        ("LOXODON.TEST; spf=fail; dkim=none", True),
+        ("loxodon.test; spf=fail; dkim=pass header.d=example.com", False),
+        ("loxodon.test; dmarc=pass; spf=pass", False),
+        ("loxodon.test; spf=none; dkim=none", False),
+        # Another server's verdict is not ours to act on (anyone can write this header).
+        ("mx.evil.example; dmarc=fail", False),
+        ("", False),
+    ],
+)
+def test_only_our_mail_servers_failed_verdict_holds_a_reply(
+    jo_case: Case, header: str, held: bool
+) -> None:
+    extra = f"Authentication-Results: {header}\r\n" if header else ""
+    raw = mail(
+        sender=JO,
+        to=tokens.reply_address(jo_case.pk),
+        subject="Re: Laptop",
+        body="It still does not start.",
+        message_id="<ar-1@example.com>",
+        extra=extra,
+    )
+    inbound = deliver(raw, mail_from=JO)
+    expected = InboundStatus.QUARANTINED if held else InboundStatus.PROCESSED
+    assert inbound.status == expected, (inbound.status, inbound.error)
+    assert Event.objects.filter(case=jo_case, source="email").exists() is not held
+
+
+def test_the_trusted_mail_servers_can_be_configured(jo_case: Case, settings: Any) -> None:
+    settings.LOXODON_MAIL_AUTHSERV_IDS = "mx1.example.net, mx2.example.net"
+    for n, server in enumerate(("loxodon.test", "mx2.example.net")):
+        raw = mail(
+            sender=JO,
+            to=tokens.reply_address(jo_case.pk),
+            subject="Re: Laptop",
+            body=f"Reply {n}",
+            message_id=f"<ar-conf-{n}@example.com>",
+            extra=f"Authentication-Results: {server}; dmarc=fail\r\n",
+        )
+        status = deliver(raw, mail_from=JO).status
+        assert status == ("processed" if server == "loxodon.test" else "quarantined")
+
+
+def test_a_reply_copied_to_the_customers_own_other_address_reaches_the_case(
+    jo_case: Case,
+) -> None:
+    add_identity(customer=jo_case.customer, kind="email", value="jo@work.example", verified=True)
+    raw = mail(
+        sender=JO,
+        to=tokens.reply_address(jo_case.pk),
+        subject="Re: Laptop",
+        body="Copying my work address.",
+        message_id="<own-cc@example.com>",
+        extra="Cc: Jo at work <JO@work.example>, support@loxodon.test\r\n",
+    )
+    inbound = deliver(raw, mail_from=JO)
+    assert inbound.status == InboundStatus.PROCESSED and inbound.case_id == jo_case.pk
