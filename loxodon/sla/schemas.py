@@ -8,6 +8,7 @@ from typing import Any
 from ninja import Schema
 
 from loxodon.cases.models import Case
+from loxodon.core.schemas import StrictIn
 from loxodon.sla.models import TARGETS, CaseClock, ServiceStandard
 
 
@@ -24,7 +25,9 @@ class StandardOut(Schema):
     reassign_on_breach: bool
 
 
-class StandardIn(Schema):
+class StandardIn(StrictIn):
+    """Unknown fields are refused (422), like every other request body."""
+
     site: str | None = None
     priority: str
     department: str | None = None
