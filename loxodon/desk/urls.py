@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from loxodon.desk import merge_views, review_views, views
+from loxodon.desk import erasure_views, merge_views, review_views, views
 
 app_name = "desk"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("customers/<str:customer_id>/", views.customer_page, name="customer"),
     path("customers/<str:customer_id>/repeat", views.customer_repeat, name="customer-repeat"),
     path("customers/<str:customer_id>/cases", views.open_case, name="customer-open-case"),
+    path("customers/<str:customer_id>/erase", erasure_views.erase, name="customer-erase"),
     path("cases/<str:case_id>/", views.case_page, name="case"),
     path("cases/<str:case_id>/<slug:action>", views.case_action, name="case-action"),
     path("tasks/<str:task_id>/complete", views.complete_task, name="task-complete"),

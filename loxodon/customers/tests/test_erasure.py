@@ -293,3 +293,32 @@ def test_erase_customer_command(
         str(subject.customer.pk)
     )
     assert found_in_database(PERSONAL_VALUES) == []
+
+
+def test_admin_erases_from_the_customer_page_after_typing_the_name(
+    subject: Subject, admin_user: User, agent: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from loxodon.core.testing import signed_in
+
+    page = f"/desk/customers/{subject.customer.pk}/"
+    action = f"/desk/customers/{subject.customer.pk}/erase"
+    admin, staff = signed_in(admin_user), signed_in(agent)
+    assert b'id="erase-customer"' in admin.get(page).content
+    assert b'id="erase-customer"' not in staff.get(page).content
+    assert (
+        staff.post(action, {"reason": "R", "confirm_name": subject.customer.name}).status_code
+        == 403
+    )
+
+    wrong = admin.post(action, {"reason": "REQ-9", "confirm_name": "Someone Else"}, follow=True)
+    assert b"does not match" in wrong.content
+    assert not Erasure.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = admin.post(
+            action, {"reason": "REQ-9", "confirm_name": f"  {subject.customer.name.upper()} "},
+            follow=True,
+        )  # fmt: skip
+    assert done.status_code == 200 and b"Customer erased" in done.content
+    assert Erasure.objects.get().erased_by == admin_user
+    assert found_in_database(PERSONAL_VALUES) == []
