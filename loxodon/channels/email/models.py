@@ -56,6 +56,8 @@ class InboundMail(BaseModel):
         indexes = [
             models.Index(fields=["status", "-received_at"], name="inbound_status_recent"),
             models.Index(fields=["message_id"], name="inbound_message_id"),
+            # the per-sender limit counts one sender's recent mail (quarantine.over_sender_rate)
+            models.Index(fields=["from_address", "received_at"], name="inbound_sender_recent"),
         ]
 
     def __str__(self) -> str:
