@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -473,9 +473,10 @@ def erase_customer(
     except ValueError:
         raise NotFound(f"no customer with id '{customer_id}'") from None
     check_rules()
-    no_key = connection.features.has_select_for_no_key_update
     with transaction.atomic():
-        customer = Customer.objects.select_for_update(no_key=no_key).filter(pk=pk).first()
+        # FOR UPDATE (not NO KEY UPDATE): rows that reference the customer wait until the
+        # erasure has committed, so none is written half-way through (SQLite: one writer).
+        customer = Customer.objects.select_for_update().filter(pk=pk).first()
         if customer is None:
             raise NotFound(f"no customer with id '{customer_id}'")
         done = Erasure.objects.filter(erased_customer_id=pk).first()

@@ -20,6 +20,7 @@ from loxodon.customers.models import (
     STRONG_KINDS,
     Account,
     Customer,
+    Erasure,
     Identity,
     IdentityKind,
     MatchReview,
@@ -449,6 +450,11 @@ def unmerge(*, merge: Merge, by: User | None, reason: str) -> tuple[Customer, Cu
         merge = Merge.objects.select_for_update().get(pk=merge.pk)
         if merge.undone_at is not None:
             raise Conflict("this merge was already undone", merge_id=str(merge.pk))
+        if Erasure.objects.filter(erased_customer_id=survivor.pk).exists():
+            raise Conflict(
+                "these customers were erased (right to be forgotten): the merge cannot be undone",
+                merge_id=str(merge.pk),
+            )
         if survivor.merged_into_id is not None:
             raise Conflict(
                 f"'{survivor.name}' was merged into another customer since: undo that merge first",

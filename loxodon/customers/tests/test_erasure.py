@@ -322,3 +322,17 @@ def test_admin_erases_from_the_customer_page_after_typing_the_name(
     assert done.status_code == 200 and b"Customer erased" in done.content
     assert Erasure.objects.get().erased_by == admin_user
     assert found_in_database(PERSONAL_VALUES) == []
+
+
+def test_a_merge_of_erased_customers_cannot_be_undone(
+    subject: Subject, admin_user: User, supervisor: User
+) -> None:
+    from loxodon.core.errors import Conflict
+    from loxodon.customers.models import Merge
+    from loxodon.customers.services import unmerge
+
+    erasure.erase_customer(customer_id=subject.customer.pk, by=admin_user, reason="REQ-10")
+    merge = Merge.objects.get(survivor=subject.customer)
+    with pytest.raises(Conflict, match="erased"):
+        unmerge(merge=merge, by=supervisor, reason="was wrong")
+    assert Customer.objects.get(pk=subject.absorbed.pk).merged_into_id == subject.customer.pk
