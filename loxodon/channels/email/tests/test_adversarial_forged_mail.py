@@ -136,6 +136,9 @@ def test_a_forged_reply_copied_to_the_attacker_gains_the_attacker_nothing(
     # Staff see them held; the case stream does not show them.
     held = signed_in(supervisor).get("/desk/mail/?status=quarantined").content.decode()
     assert held.count("Re: Which model is it?") == 3
+    detail = signed_in(supervisor).get(reverse("channels_email:detail", args=[rows[0].pk]))
+    assert detail.status_code == 200
+    assert f"also sent to {MALLORY}" in detail.content.decode()
     desk_case = signed_in(agent).get(f"/desk/cases/{case.pk}/").content.decode()
     assert "FORGED-" not in desk_case
 
