@@ -196,7 +196,9 @@ def customer_repeat(request: DeskRequest, customer_id: str) -> HttpResponse:
 
 
 def _assign(case: Case, actor: User, data: dict[str, Any]) -> str:
-    case_services.assign_owner(case=case, owner=data["owner"], actor=actor)
+    case_services.assign_owner(
+        case=case, owner=data["owner"], actor=actor, expected_version=data["expected_version"]
+    )
     return "Owner assigned."
 
 
@@ -221,7 +223,9 @@ def _wait(case: Case, actor: User, data: dict[str, Any]) -> str:
 
 
 def _propose(case: Case, actor: User, data: dict[str, Any]) -> str:
-    case_services.propose_resolution(case=case, summary=data["summary"], actor=actor)
+    case_services.propose_resolution(
+        case=case, summary=data["summary"], actor=actor, expected_version=data["expected_version"]
+    )
     return "Resolution proposed: the case stays open until the customer confirms."
 
 
@@ -232,17 +236,22 @@ def _confirm(case: Case, actor: User, data: dict[str, Any]) -> str:
         via=data["via"],
         actor=actor,
         contact_event_id=uuid.UUID(event_id) if event_id else None,
+        expected_version=data["expected_version"],
     )
     return "The customer's confirmation is recorded: resolved."
 
 
 def _reopen(case: Case, actor: User, data: dict[str, Any]) -> str:
-    case_services.reopen_case(case=case, reason=data["reason"], actor=actor)
+    case_services.reopen_case(
+        case=case, reason=data["reason"], actor=actor, expected_version=data["expected_version"]
+    )
     return "Case reopened."
 
 
 def _close_unconfirmed(case: Case, actor: User, data: dict[str, Any]) -> str:
-    case_services.close_unconfirmed(case=case, reason=data["reason"], actor=actor)
+    case_services.close_unconfirmed(
+        case=case, reason=data["reason"], actor=actor, expected_version=data["expected_version"]
+    )
     return "Closed without confirmation."
 
 
@@ -259,6 +268,20 @@ CASE_ACTIONS: dict[str, tuple[type[forms.Form], Callable[[Case, User, dict[str, 
     "reopen": (desk_forms.ReasonForm, _reopen),
     "close_unconfirmed": (desk_forms.ReasonForm, _close_unconfirmed),
 }
+
+
+# Actions that decide the case's state or owner carry the version the page showed (a hidden
+# field): when the case changed meanwhile (the customer replied, a colleague closed it) they are
+# refused with what changed, instead of acting on a picture that is no longer true. Notes and
+# tasks only add to the case and apply to whatever is current.
+GUARDED_ACTIONS = frozenset(
+    {"assign", "hand_off", "wait", "propose_resolution", "confirm", "reopen", "close_unconfirmed"}
+)
+
+
+def _posted_version(request: DeskRequest, action: str) -> int | None:
+    raw = request.POST.get("version", "")
+    return int(raw) if action in GUARDED_ACTIONS and raw.isdigit() else None
 
 
 def _action_form(action: str, contacts: list[Any], *args: Any, **kwargs: Any) -> forms.Form:
@@ -320,7 +343,8 @@ def _run_case_action(request: DeskRequest, case: Case, action: str) -> str:
     contacts = recent_contacts_of(request.user, case.customer_id) if action == "confirm" else []
     form = _action_form(action, contacts, request.POST)
     if form.is_valid():
-        return CASE_ACTIONS[action][1](case, request.user, form.cleaned_data)
+        data = {**form.cleaned_data, "expected_version": _posted_version(request, action)}
+        return CASE_ACTIONS[action][1](case, request.user, data)
     errors = "; ".join(
         f"{name.replace('_', ' ')}: {' '.join(str(e) for e in errs)}"
         for name, errs in form.errors.items()

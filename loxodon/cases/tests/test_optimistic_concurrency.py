@@ -175,3 +175,32 @@ def test_the_version_is_optional_checked_when_sent_and_refused_when_malformed(
     assert both.status_code == 400 and "disagree" in both.json()["detail"]
     zero = api.post(f"/cases/{case['id']}/notes", {"body": "x", "version": 0})
     assert zero.status_code == 422
+
+
+@pytest.mark.django_db
+def test_the_desk_refuses_to_close_a_case_that_changed_since_the_page_was_read(
+    api: Api, customer: dict[str, Any], agent: Any
+) -> None:
+    from django.contrib.messages import get_messages
+
+    from loxodon.core.testing import signed_in
+
+    case = _open_case(api, customer)
+    desk = signed_in(agent)
+    page = desk.get(f"/desk/cases/{case['id']}/")
+    assert f'name="version" value="{case["version"]}"' in page.content.decode()
+    # Meanwhile the customer answers: the case is waiting on us now (version + 1).
+    assert _waiting(api.client, case["id"], "us", None).status_code == 200
+    # The agent, still looking at the old page, closes it: refused, with what happened.
+    form = {"reason": "No answer from the customer", "version": str(case["version"])}
+    response = desk.post(f"/desk/cases/{case['id']}/close_unconfirmed", form)
+    notes = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("Not done: the case changed since you read it" in n for n in notes), notes
+    assert Case.objects.get(pk=case["id"]).status == "waiting_on_us"
+    # A note only adds: it applies to the current case whatever version the page showed.
+    desk.post(f"/desk/cases/{case['id']}/note", {"body": "Called back", "version": "1"})
+    assert Event.objects.filter(case_id=case["id"], kind="note").count() == 1
+    # With the page read again, the close goes through.
+    form["version"] = str(Case.objects.get(pk=case["id"]).version)
+    desk.post(f"/desk/cases/{case['id']}/close_unconfirmed", form)
+    assert Case.objects.get(pk=case["id"]).status == "closed_unconfirmed"
