@@ -273,6 +273,10 @@ def test_a_reference_to_customer_without_a_rule_stops_erasure(
     with pytest.raises(RuntimeError, match=r"channels_chat\.Chat\.customer"):
         erasure.erase_customer(customer_id=subject.customer.pk, by=admin_user, reason="R1")
     assert not Erasure.objects.exists()
+    monkeypatch.undo()
+    monkeypatch.setitem(erasure.KEPT, "timeline.Asset", frozenset({"product"}))
+    with pytest.raises(RuntimeError, match=r"timeline\.Asset\.os"):
+        erasure.erase_customer(customer_id=subject.customer.pk, by=admin_user, reason="R1")
 
 
 def test_erase_customer_command(
