@@ -68,19 +68,23 @@ def authentication_failure(mail: ParsedMail) -> str | None:
 
 
 def outside_recipients(mail: ParsedMail, customer_id: uuid.UUID) -> list[str]:
-    """Addresses the message was also sent to that are neither ours nor the customer's."""
+    """Addresses the message was also sent to that are neither ours (any address at our
+    support domain) nor the customer's."""
     own = set(
         Identity.objects.filter(customer_id=customer_id, kind=IdentityKind.EMAIL).values_list(
             "value", flat=True
         )
     )
+    our_domain = loops.support_address().rpartition("@")[2]
     outside: list[str] = []
     for address in [*mail.to, *mail.cc]:
         try:
             normalised = normalise_email(address)
         except InvalidInput:
             normalised = address.strip().lower()
-        if loops.is_our_address(normalised) or normalised in own or normalised in outside:
+        if normalised.rpartition("@")[2] == our_domain:  # any address of ours (sales@, ...)
+            continue
+        if normalised in own or normalised in outside:
             continue
         outside.append(normalised)
     return outside[:10]

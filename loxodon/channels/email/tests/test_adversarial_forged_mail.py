@@ -293,7 +293,7 @@ def test_a_reply_copied_to_the_customers_own_other_address_reaches_the_case(
         subject="Re: Laptop",
         body="Copying my work address.",
         message_id="<own-cc@example.com>",
-        extra="Cc: Jo at work <JO@work.example>, support@loxodon.test\r\n",
+        extra="Cc: Jo at work <JO@work.example>, sales@loxodon.test\r\n",
     )
     inbound = deliver(raw, mail_from=JO)
     assert inbound.status == InboundStatus.PROCESSED and inbound.case_id == jo_case.pk
