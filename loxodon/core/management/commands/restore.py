@@ -44,7 +44,13 @@ class Command(BaseCommand):
         except BackupError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(describe(report, "Restored from", "counts and checksums match"))
-        call_command("migrate", verbosity=0, interactive=False)
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connections["default"])
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:  # a backup from an older version: bring its schema up to date
+            call_command("migrate", verbosity=0, interactive=False)
+            self.stdout.write(f"Applied {len(pending)} migrations the backup predates.")
         entries = read_ledger(place.ledger)
         reapplied = reapply_ledger(entries)
         self.stdout.write(
