@@ -261,3 +261,29 @@ def test_the_browser_refuses_a_forced_inline_script_and_says_so(
     assert any(v.startswith("script-src") for v in violations), violations
     assert any("Content Security Policy" in line for line in watch.console), watch.console
     context.close()
+
+
+def test_pages_with_scripts_work_under_the_policy(
+    live_desk: LiveServer, chromium: Any, supervisor: User
+) -> None:
+    """No page of ours trips its own policy: the API docs (Swagger UI from Ninja's static files),
+    the service standards pages (their script moved to sla.js) and the desk itself."""
+    context = _desk_context(chromium, live_desk, supervisor)
+    watch = Watch(context)
+    page = watch.page(context)
+    page.goto(live_desk.url + "/api/v1/docs")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "Loxodon API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.goto(live_desk.url + "/desk/sla/standards/new/")
+    minutes = page.locator("[data-sla-minutes]").first
+    minutes.fill("510")
+    hours_for = minutes.get_attribute("id")
+    assert "that is 8 h 30" in page.locator(f'[data-sla-hours-for="{hours_for}"]').inner_text()
+    page.goto(live_desk.url + "/desk/sla/")
+    with page.expect_navigation():  # choosing a site shows it (the handler lives in sla.js)
+        page.locator("#sla-site").select_option(index=1)
+    assert "site=" in page.url
+    refused = [line for line in watch.console if "Content Security Policy" in line]
+    assert not refused, refused
+    assert not watch.evil and not watch.dialogs
+    context.close()
