@@ -78,7 +78,7 @@ def database_unavailable_response(request: HttpRequest, exc: BaseException) -> H
         )
     else:
         page = (
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             "<title>Back in a moment</title></head><body><h1>Back in a moment</h1>"
             "<p>The database is unavailable for a moment and nothing was saved. "
             "Please try again in a few seconds.</p></body></html>"

@@ -300,13 +300,13 @@ def test_only_an_unreachable_database_is_a_503(exc: Exception, unavailable: bool
 
     assert is_database_unavailable(exc) is unavailable
     middleware = DatabaseUnavailableMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
-    page = middleware.process_exception(RequestFactory().get("/desk/"), exc)  # type: ignore[arg-type]
+    page = middleware.process_exception(RequestFactory().get("/desk/"), exc)
     if not unavailable:
         assert page is None  # a real bug stays a 500 (and is reported as one)
         return
     assert page is not None and page.status_code == 503
     assert page["Retry-After"].isdigit()
     assert page["Content-Type"].startswith("text/html") and b"try again" in page.content
-    api = middleware.process_exception(RequestFactory().post("/api/v1/events"), exc)  # type: ignore[arg-type]
+    api = middleware.process_exception(RequestFactory().post("/api/v1/events"), exc)
     assert api is not None and api.status_code == 503 and api["Retry-After"].isdigit()
     assert api["Content-Type"] == "application/json" and b"nothing was saved" in api.content
