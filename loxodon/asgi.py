@@ -5,6 +5,7 @@ HTTP goes to Django; WebSockets (the desk's live updates) to Channels, with the 
 
 from __future__ import annotations
 
+import logging
 import os
 
 from django.core.asgi import get_asgi_application
@@ -21,6 +22,11 @@ from loxodon.channels.chat.routing import (  # noqa: E402
     websocket_urlpatterns as chat_websockets,
 )
 from loxodon.desk.routing import websocket_urlpatterns as desk_websockets  # noqa: E402
+from loxodon.insights.log_filters import RedactSurveyTokens  # noqa: E402
+
+# uvicorn's access log has its own handlers (not LOGGING's): survey links carry their token in
+# the path, so the filter sits on the logger itself, whatever handler prints it
+logging.getLogger("uvicorn.access").addFilter(RedactSurveyTokens())
 
 application = ProtocolTypeRouter(
     {

@@ -14,7 +14,16 @@ SURVEY_TOKEN = re.compile(r"(/surveys?/)[A-Za-z0-9_-]{20,}")
 
 
 class RedactSurveyTokens(logging.Filter):
+    """On a handler, or on a logger such as `uvicorn.access` (see `loxodon.asgi`): arguments are
+    redacted one by one, so formatters that read `record.args` (uvicorn's) keep working."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                SURVEY_TOKEN.sub(r"\1[token]", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = SURVEY_TOKEN.sub(r"\1[token]", record.msg)
         message = record.getMessage()
         redacted = SURVEY_TOKEN.sub(r"\1[token]", message)
         if redacted != message:

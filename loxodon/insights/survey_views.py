@@ -1,8 +1,8 @@
 """The customer's survey page, `/survey/<token>/`: no login, no desk navigation.
 
 Thin: the link is checked and the answers recorded by `insights.services`. Privacy: the token
-must never leak to another site. Every page sets `Referrer-Policy: no-referrer`, except the
-form itself, which sets `same-origin`: it sends nothing to other sites either, but with
+must never leak, to another site or into a log. Every page sets `Referrer-Policy: no-referrer`,
+except the form itself, which sets `strict-origin`: it sends our origin, never the path; with
 `no-referrer` browsers post the form with `Origin: null` (and no Referer), which Django's CSRF
 check rightly refuses. All pages are `no-store` and `noindex`; our own 4xx answers are marked as
 logged so Django's request log never prints the path (the token).
@@ -143,8 +143,10 @@ def _form_page(
         "effort_labels": ("Very little", "A great deal"),
     }
     page = render(request, "insights/survey_form.html", context, status=status)
-    # same-origin, not no-referrer: the form's POST must carry our Origin for the CSRF check
-    return _private(page, referrer_policy="same-origin")
+    # strict-origin, not no-referrer: the form's POST must carry our Origin for the CSRF check;
+    # not same-origin either, which sent this page's URL (the token) as the Referer of its own
+    # style sheets and scripts, into any access log that records Referers
+    return _private(page, referrer_policy="strict-origin")
 
 
 @require_http_methods(["GET", "POST"])

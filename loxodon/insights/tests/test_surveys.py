@@ -119,7 +119,7 @@ def test_invitation_email_over_smtp_carries_a_working_single_use_link(
     browser = Client(enforce_csrf_checks=True)
     page = browser.get(f"/survey/{token}/")
     assert page.status_code == 200
-    assert page["Referrer-Policy"] == "same-origin"  # nothing to other sites (see the view)
+    assert page["Referrer-Policy"] == "strict-origin"  # never the path (see the view)
     html = page.content.decode()
     assert "How did we do, Jo?" in html
     assert "your case &#x27;Laptop will not power on&#x27;" in html
