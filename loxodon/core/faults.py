@@ -9,9 +9,10 @@ before dying), so the restarted process with the same environment runs through.
 The environment is read on every call (not at import time), so a test can arm a point in a
 subprocess it starts. The points, in the order a delivery passes them:
 
-HTTP ingest (`POST /api/v1/events`, `/events/batch`):
-    ingest.received     the request is read, nothing parsed
-    ingest.validated    the events are parsed and validated, nothing written
+Ingest (`POST /api/v1/events`, `/events/batch`; the middle two are in `ingest_events`, so
+every channel that appends events through it passes them too):
+    ingest.received     the request is read (the body decoded), nothing checked or written
+    ingest.validated    the events are validated, nothing written
     ingest.before_commit  the rows are written, the transaction not yet committed
     ingest.committed    committed, the response not yet sent
 Inbound mail (`loxodon smtpd`, `loxodon process_mail`):
