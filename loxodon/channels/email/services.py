@@ -512,6 +512,18 @@ def _mark_duplicate(inbound: InboundMail, event: Event) -> None:
     inbound.save()
 
 
+def stored_text(inbound: InboundMail) -> str:
+    """The plain text of a message that is on no timeline (held, ignored), read from its raw
+    file for the supervisor deciding about it; "" when the file is gone or unreadable."""
+    path = locate_raw(inbound.spool_name)
+    if path is None:
+        return ""
+    try:
+        return parse_message(split_envelope(path.read_bytes())[2]).text
+    except UnreadableMail:
+        return ""
+
+
 def reprocess_inbound(*, inbound: InboundMail, actor: User | None) -> InboundMail:
     """Try a failed, ignored or quarantined message again with the current code and data; the
     raw file is read from the spool as it was received. A member of staff reprocessing a

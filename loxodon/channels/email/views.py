@@ -26,7 +26,7 @@ from loxodon.channels.email.selectors import (
     message_for_event,
     unhandled_mail_for,
 )
-from loxodon.channels.email.services import locate_raw, reprocess_inbound
+from loxodon.channels.email.services import locate_raw, reprocess_inbound, stored_text
 from loxodon.core.errors import DomainError
 from loxodon.desk.views import DeskRequest, desk_view
 
@@ -80,6 +80,7 @@ def mail_list(request: DeskRequest) -> HttpResponse:
 @require_GET
 def mail_detail(request: DeskRequest, inbound_id: uuid.UUID) -> HttpResponse:
     inbound = get_message_for(request.user, inbound_id)
+    html = sanitise_html(inbound.html) if inbound.html else ""
     response = render(
         request,
         "desk/mail/detail.html",
@@ -87,7 +88,9 @@ def mail_detail(request: DeskRequest, inbound_id: uuid.UUID) -> HttpResponse:
             "inbound": inbound,
             "attachments": list(inbound.attachments.all()),
             # stored cleaned; cleaned again on the way out, in case the rules have tightened
-            "html": sanitise_html(inbound.html) if inbound.html else "",
+            "html": html,
+            # on no timeline (held, ignored): the text from the raw file, for the decision
+            "text": stored_text(inbound) if not html and inbound.event_id is None else "",
         },
     )
     response["Content-Security-Policy"] = MESSAGE_CSP

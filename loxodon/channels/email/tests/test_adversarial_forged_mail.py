@@ -139,6 +139,7 @@ def test_a_forged_reply_copied_to_the_attacker_gains_the_attacker_nothing(
     detail = signed_in(supervisor).get(reverse("channels_email:detail", args=[rows[0].pk]))
     assert detail.status_code == 200
     assert f"also sent to {MALLORY}" in detail.content.decode()
+    assert "FORGED-1 It is fixed now" in detail.content.decode()  # readable before deciding
     desk_case = signed_in(agent).get(f"/desk/cases/{case.pk}/").content.decode()
     assert "FORGED-" not in desk_case
 
