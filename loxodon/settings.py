@@ -264,6 +264,11 @@ LOXODON_MAX_ATTACHMENTS_BYTES = int(os.environ.get("LOXODON_MAX_ATTACHMENTS_BYTE
 # Inbound mail per sender address: more than this ("count/period") opens no further cases and
 # sends no automatic answers; the messages are still kept, flagged for staff.
 LOXODON_MAIL_SENDER_RATE = os.environ.get("LOXODON_MAIL_SENDER_RATE", "30/h")
+# Mail servers in front of us (RFC 8601 authserv-ids, comma-separated) whose SPF/DKIM/DMARC
+# verdicts in Authentication-Results hold a forged message for staff; unset: the support domain.
+LOXODON_MAIL_AUTHSERV_IDS = [
+    v.strip() for v in os.environ.get("LOXODON_MAIL_AUTHSERV_IDS", "").split(",") if v.strip()
+] or None
 # Department updates to a customer within this window go out as one consolidated message.
 LOXODON_DIGEST_WINDOW_SECONDS = int(os.environ.get("LOXODON_DIGEST_WINDOW_SECONDS", "7200"))
 # IMAP mailbox polled by `loxodon fetch_mail` (optional; the SMTP listener needs none of these).
