@@ -129,7 +129,7 @@ def test_email_change_needs_the_new_address_confirmed(
     assert MagicLink.objects.get(purpose="confirm_email").used_at is None
 
     page = client.get("/portal/account/confirm-email")
-    assert page.status_code == 200 and b"location.hash" in page.content
+    assert page.status_code == 200 and b"portal/sign_in_code.js" in page.content
     done = client.post("/portal/account/confirm-email", {"code": token})
     assert done.status_code == 302 and token not in done["Location"]
 
