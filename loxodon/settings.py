@@ -162,6 +162,10 @@ AXES_COOLOFF_TIME = float(os.environ.get("LOXODON_STAFF_LOGIN_COOLOFF_HOURS", "0
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# a locked-out sign-in gets the desk's page (429, when to try again) instead of axes' one line
+AXES_LOCKOUT_CALLABLE = "loxodon.desk.sign_in.locked_out"
+# the WARNING line names the username and address (never the password) for whoever reads the log
+AXES_SENSITIVE_PARAMETERS = ["password"]
 if os.environ.get("LOXODON_CLIENT_IP_HEADER"):
     AXES_IPWARE_META_PRECEDENCE_ORDER = [os.environ["LOXODON_CLIENT_IP_HEADER"], "REMOTE_ADDR"]
 # --- end of staff sign-in throttling ------------------------------------------------------------

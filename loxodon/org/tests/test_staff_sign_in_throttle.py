@@ -97,6 +97,10 @@ def test_brute_force_is_locked_after_the_limit_and_logged(
     assert AccessFailureLog.objects.filter(username=user.username, locked_out=True).exists()
     warnings = [r for r in caplog.records if r.name.startswith("axes") and r.levelname == "WARNING"]
     assert any("locking out" in r.getMessage().lower() for r in warnings), warnings
+    # ...naming who and from where (AXES_SENSITIVE_PARAMETERS masks only the password)
+    assert any(
+        user.username in r.getMessage() and "203.0.113.5" in r.getMessage() for r in warnings
+    ), warnings
     stored = " ".join(
         str(v) for row in AccessAttempt.objects.values() for v in row.values()
     ) + " ".join(str(v) for row in AccessFailureLog.objects.values() for v in row.values())
