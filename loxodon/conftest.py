@@ -114,3 +114,12 @@ def short_lived_connections() -> None:
     from django.db import connections
 
     connections.settings["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def erasure_ledger_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Erasures made by tests (the API fuzzer reaches the erase route too) go to a ledger of the
+    test run, never to the checkout's var/erasures.jsonl that `loxodon restore` would replay."""
+    from django.conf import settings
+
+    settings.LOXODON_ERASURE_LEDGER = str(tmp_path_factory.mktemp("ledger") / "erasures.jsonl")

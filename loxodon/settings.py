@@ -321,6 +321,11 @@ LOXODON_PORTAL_RATES = {
 }
 # --- end of portal sign-in settings ---
 
+# Right to be forgotten: every erasure is also appended here (customer ids only, no personal
+# data), so `loxodon restore` of an older backup erases them again. Keep it outside the database
+# and with the backups (`loxodon backup` includes it); see docs/operations.md.
+LOXODON_ERASURE_LEDGER = os.environ.get("LOXODON_ERASURE_LEDGER", str(VAR_DIR / "erasures.jsonl"))
+
 # Default region for phone numbers written without a country code (ISO 3166 alpha-2).
 LOXODON_DEFAULT_PHONE_REGION = os.environ.get("LOXODON_DEFAULT_PHONE_REGION", "GB")
 # Batch ingest upper bound (API contract: up to 1000 events per batch).
