@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 
 from loxodon.channels.chat.services import (
     greet_visitor,
@@ -13,6 +15,9 @@ from loxodon.channels.chat.services import (
     post_visitor_message,
     take_chat,
 )
+from loxodon.channels.email import loops
+from loxodon.channels.email.mail_spool import spool_message
+from loxodon.channels.email.services import process_spool_file
 from loxodon.channels.voice.models import VoiceIntegration
 from loxodon.channels.voice.schemas import (
     CallEndedIn,
@@ -38,7 +43,31 @@ def seed_channels(world: DemoWorld, now: datetime) -> int:
     written += _priya_browses_the_shop(world, shop, now)
     written += _daniel_calls_and_the_ivr_verifies_him(world, pbx, now)
     written += _chats_on_the_desk(world, shop)
+    _a_forged_mail_is_held(world, now)
     return written
+
+
+def _a_forged_mail_is_held(world: DemoWorld, now: datetime) -> None:
+    """A message claiming to be Daniel that our mail server found forged (DMARC fail): held for
+    staff at /desk/mail/?status=quarantined, on no timeline, answered by nothing."""
+    daniel = world.story_people["daniel"]
+    ours = loops.support_address()
+    message = EmailMessage()
+    message["From"] = f"Daniel Okafor <{daniel.plan.email}>"
+    message["To"] = ours
+    message["Subject"] = "Change of delivery address for my replacement laptop"
+    message["Date"] = format_datetime(now - timedelta(minutes=20))
+    message["Message-ID"] = make_msgid(domain="mail.example.net")
+    message["Authentication-Results"] = (
+        f"{ours.rpartition('@')[2]}; spf=fail smtp.mailfrom=example.com; "
+        "dkim=none; dmarc=fail header.from=example.com"
+    )
+    message.set_content(
+        "Hello, please send the replacement to my new address: 14 Quay Street, Hull.\n"
+        "And reply to my new email, d.okafor.refunds@mail.example.net.\n"
+    )
+    path = spool_message(bytes(message), mail_from="bounce@mail.example.net", rcpt_tos=[ours])
+    process_spool_file(path)
 
 
 def _token(shop: WebProperty, email: str) -> str:

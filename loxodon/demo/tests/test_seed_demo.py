@@ -19,6 +19,8 @@ from pytest_django import DjangoDbBlocker, Settings
 
 from loxodon.cases.models import Case, CaseStatus, Handoff, Task, TaskStatus
 from loxodon.channels.chat.models import Chat
+from loxodon.channels.email.models import InboundMail
+from loxodon.channels.email.services import stored_text
 from loxodon.channels.voice.models import VoiceIntegration
 from loxodon.channels.web.models import WebProperty
 from loxodon.core.event_types import Channel
@@ -41,9 +43,17 @@ FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[str]:
+def seeded(
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
     out = StringIO()
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+    spool = str(tmp_path_factory.mktemp("demo-mail"))
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_HASHER, LOXODON_MAIL_SPOOL=spool),
+    ):
         call_command("seed_demo", *SMALL, stdout=out)
         yield out.getvalue()
         call_command("flush", interactive=False, verbosity=0)
@@ -139,6 +149,11 @@ def test_channels_are_wired_and_carry_live_traffic(seeded: str) -> None:
     assert {c.status for c in Chat.objects.all()} == {"waiting", "active"}
     answered = Chat.objects.get(status="active")
     assert answered.customer.identities.filter(kind="email", verified=True).exists()
+    # a forged "Daniel" (DMARC fail at our mail server) waits for staff, on no timeline
+    (held,) = InboundMail.objects.filter(status="quarantined")
+    assert "daniel.okafor@example.com" in held.from_address
+    assert held.event_id is None and "refunds@mail.example.net" in stored_text(held)
+    assert not Event.objects.filter(body__icontains="refunds@mail.example.net").exists()
 
 
 def test_activity_is_skewed_over_two_years(seeded: str) -> None:
