@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from django.db import connection
 from django.test import Client
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:
+    """Poll `check` until it returns something truthy (and return that), or fail the test."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")
 
 
 class Api:

@@ -28,6 +28,8 @@ import httpx
 import psycopg
 import pytest
 
+from loxodon.core.testing import free_port
+
 pytestmark = pytest.mark.slow
 
 CLIENTS = 4
@@ -59,12 +61,6 @@ def _as_postgres() -> list[str] | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Cluster:
     bin: Path
@@ -94,7 +90,7 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("cannot run commands as the postgres user (need root or sudo -u postgres)")
     data = Path(tempfile.mkdtemp(prefix="loxodon-restart-pg-"))
     shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     found = Cluster(pg_bin, data, port, runas)
     subprocess.run(
         [*runas, str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
@@ -153,7 +149,7 @@ def _setup(env: dict[str, str]) -> str:
 def server(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, str]]:
     env = _env(cluster, tmp_path)
     token = _setup(env)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [_loxodon(), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,

@@ -7,7 +7,6 @@ Tests using these fixtures are marked `browser`; they need /usr/bin/chromium (in
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,8 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 from django.db import connection
+
+from loxodon.core.testing import free_port
 
 T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
@@ -32,17 +33,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LiveServer:
     def __init__(self) -> None:
         from loxodon.asgi import application
 
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(
             application, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )

@@ -28,10 +28,10 @@ from django.test import Client
 from django_ratelimit import core as ratelimit_core
 
 import loxodon.asgi
-from loxodon.core.testing import Api
+from loxodon.core.testing import Api, free_port
 from loxodon.customers.models import Customer
 from loxodon.customers.services import create_customer
-from loxodon.desk.tests.browser import _free_port, chromium  # noqa: F401 (fixture)
+from loxodon.desk.tests.browser import chromium  # noqa: F401 (fixture)
 from loxodon.insights.models import SurveyInvitation
 from loxodon.insights.services import invite_to_survey
 from loxodon.timeline.models import Event
@@ -132,7 +132,7 @@ class LoggingServer:
             for name in self.NAMES
             for lg in [logging.getLogger(name)]
         }
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(
             loxodon.asgi.application,
             host="127.0.0.1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -13,15 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from loxodon.core.testing import Api
+from loxodon.core.testing import Api, free_port
 from loxodon.org.models import Department, User
 from loxodon.org.services import create_api_token, create_staff
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Mailbox:
@@ -48,7 +41,7 @@ class Mailbox:
 @pytest.fixture
 def smtp(settings: Any) -> Iterator[Mailbox]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"

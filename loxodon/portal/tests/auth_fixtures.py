@@ -6,7 +6,6 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -17,18 +16,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.core.cache import caches
 from django.test import Client
 
+from loxodon.core.testing import free_port
 from loxodon.customers.models import Customer
 from loxodon.customers.services import create_customer
 from loxodon.portal.auth import create_portal_login, wait_for_mail
 from loxodon.portal.models import PortalLogin
 
 TOKEN_IN_URL = re.compile(r"#([A-Za-z0-9_\-]{20,})")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Mailbox:
@@ -69,7 +63,7 @@ class Mailbox:
 @pytest.fixture
 def smtp(settings: Any) -> Iterator[Mailbox]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"

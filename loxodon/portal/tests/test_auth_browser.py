@@ -15,8 +15,9 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Request, expect
 
+from loxodon.core.testing import free_port
 from loxodon.customers.services import create_customer
-from loxodon.desk.tests.browser import _free_port, chromium, screenshot  # noqa: F401
+from loxodon.desk.tests.browser import chromium, screenshot  # noqa: F401
 from loxodon.portal.auth import create_portal_login
 from loxodon.portal.tests.auth_fixtures import (  # noqa: F401 (fixtures)
     Mailbox,
@@ -33,7 +34,7 @@ class LoggingServer:
     def __init__(self) -> None:
         from loxodon.asgi import application
 
-        self.port = _free_port()
+        self.port = free_port()
         config = uvicorn.Config(
             application,
             host="127.0.0.1",

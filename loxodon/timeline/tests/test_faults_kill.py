@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from loxodon.core.testing import database_url, event
+from loxodon.core.testing import database_url, event, free_port
 from loxodon.org.models import User
 from loxodon.org.services import create_api_token
 from loxodon.timeline.models import Event
@@ -35,18 +35,12 @@ POINTS = ["ingest.received", "ingest.validated", "ingest.before_commit", "ingest
 EVENTS = 16
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Supervised:
     """`loxodon serve` in its own process, started again after it dies (as systemd would)."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0

@@ -12,8 +12,7 @@ import smtplib
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,7 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.test import Client
 
 from loxodon.channels.email.models import InboundMail, InboundStatus
-from loxodon.core.testing import database_url
+from loxodon.core.testing import database_url, free_port, wait_for
 from loxodon.customers.models import Customer
 from loxodon.outbound.services import send_due_messages
 from loxodon.portal.auth import create_portal_login
@@ -46,22 +45,6 @@ PORTAL_PAGES = (
     "/portal/feedback/",
     "/portal/help/",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 class Outbox:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import resource
 import smtplib
-import socket
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -34,21 +33,16 @@ from loxodon.channels.email.tests.attachment_fixtures import (
     zip_bomb,
 )
 from loxodon.channels.email.tests.conftest import JO, SUPPORT
+from loxodon.core.testing import free_port
 from loxodon.timeline.models import Event
 
 MiB = 1 << 20
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_port(mail_settings: Any) -> Iterator[int]:
     """Our SMTP listener as `loxodon smtpd --spool-only` builds it (same handler and size limit)."""
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         SpoolHandler([SUPPORT.rpartition("@")[2]]),
         hostname="127.0.0.1",

@@ -16,14 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from loxodon.channels.email.models import InboundMail
-from loxodon.core.testing import database_url
+from loxodon.core.testing import database_url, free_port, wait_for
 from loxodon.timeline.models import Event
 
 pytestmark = pytest.mark.slow
@@ -47,29 +46,13 @@ def message(n: int, *, relay: str = "") -> bytes:
     ).encode()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(check: Callable[[], Any], what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 class MailHost:
     """The mail processes of one installation, sharing this test's database and spool."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.spool = tmp_path / "spool"
         self.tmp_path = tmp_path
-        self.port = _free_port()
+        self.port = free_port()
         self.smtpd: subprocess.Popen[bytes] | None = None
         self.kills = 0
         self.starts = 0
@@ -112,7 +95,7 @@ class MailHost:
             except OSError:
                 return False
 
-        _wait_for(listening, "smtpd to listen")
+        wait_for(listening, "smtpd to listen")
 
     def smtpd_died(self) -> None:
         assert self.smtpd is not None
@@ -194,7 +177,7 @@ def test_the_same_mail_five_times_at_once_through_smtpd_is_one_event(host: MailH
     for t in threads:
         t.join(timeout=60)
     assert not problems, problems[:3]
-    _wait_for(
+    wait_for(
         lambda: (
             len(host.folder("cur")) + len(host.folder("failed")) >= 3
             and not host.folder("new")

@@ -16,15 +16,10 @@ import pytest
 from django.core.management import call_command
 
 from loxodon.channels.email.models import InboundMail
+from loxodon.core.testing import free_port
 from loxodon.timeline.models import Event
 
 DEMO_USER = ("--demo-user", "support", "--demo-password", "imap-secret")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _message(n: int) -> bytes:
@@ -40,7 +35,7 @@ def _message(n: int) -> bytes:
 
 @pytest.fixture
 def imap_server(mail_settings: Any) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     pymap = shutil.which("pymap") or str(Path(sys.executable).parent / "pymap")
     proc = subprocess.Popen(
         [pymap, "--host", "127.0.0.1", "--port", str(port), "dict", *DEMO_USER],

@@ -10,8 +10,7 @@ import smtplib
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from django.core.management import call_command
 
 from loxodon.channels.email.mail_spool import spool_message
 from loxodon.channels.email.models import InboundMail
-from loxodon.core.testing import Api, database_url
+from loxodon.core.testing import Api, database_url, free_port, wait_for
 from loxodon.timeline.models import Event
 
 MESSAGE = (
@@ -34,26 +33,10 @@ MESSAGE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(check: Callable[[], Any], what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def smtpd_process(transactional_db: None, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """`loxodon smtpd` writing to this test's database, spool and media folders."""
-    port = _free_port()
+    port = free_port()
     spool = tmp_path / "spool"
     loxodon = shutil.which("loxodon") or str(Path(sys.executable).parent / "loxodon")
     env = {
@@ -81,7 +64,7 @@ def smtpd_process(transactional_db: None, tmp_path: Path) -> Iterator[tuple[int,
         except OSError:
             return False
 
-    _wait_for(listening, "smtpd to listen")
+    wait_for(listening, "smtpd to listen")
     yield port, spool
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
@@ -102,10 +85,10 @@ def test_mail_sent_to_smtpd_reaches_the_timeline_once(
         items = api.get(f"/customers/{customer_id}/timeline", channel="email").json()["items"]
         return [e for e in items if e["kind"] == "message"]
 
-    (event,) = _wait_for(email_events, "the email on the timeline")
+    (event,) = wait_for(email_events, "the email on the timeline")
     assert event["summary"] == "Email: Café machine leaks"
     assert "café machine I bought leaks" in event["body"]
-    _wait_for(
+    wait_for(
         lambda: not any((spool / "new").glob("*")) and not any((spool / "work").glob("*")),
         "the spool to be drained",
     )

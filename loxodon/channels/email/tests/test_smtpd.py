@@ -15,16 +15,12 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from loxodon.core.testing import free_port
 
 
 @pytest.fixture
 def smtpd(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    port = _free_port()
+    port = free_port()
     spool = tmp_path / "spool"
     loxodon = shutil.which("loxodon") or str(Path(sys.executable).parent / "loxodon")
     env = {
