@@ -15,8 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 
 from loxodon.core.bulk import insert_rows, rows_where_in, update_rows
@@ -119,10 +118,15 @@ def to_json(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _field_by_attname(model: type[models.Model], attname: str) -> models.Field[Any, Any]:
+    return next(f for f in model._meta.concrete_fields if f.attname == attname)
+
+
 def _from_json(model: type[models.Model], attname: str, value: Any) -> Any:
     if value is None:
         return None
-    field = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    field = _field_by_attname(model, attname)
     if isinstance(field, models.JSONField):
         return value
     return field.to_python(value)
@@ -184,26 +188,36 @@ class FieldOutcome:
 
 def survivorship(survivor: Customer, absorbed: Customer) -> list[FieldOutcome]:
     """Per profile field: the preferred profile's value unless empty; what loses, from whom."""
+    return [
+        FieldOutcome(
+            field=name,
+            before=to_json(getattr(survivor, attname_of(name))),
+            after=after,
+            losing_value=losing,
+            losing_customer=loser,
+        )
+        for name, after, _, losing, loser in _survivorship(survivor, absorbed)
+    ]
+
+
+def _survivorship(
+    survivor: Customer, absorbed: Customer
+) -> list[tuple[str, Any, Any, Any, uuid.UUID | None]]:
+    """The rule itself, per field: (name, value after as JSON, the same as the column holds it,
+    losing value or None, its customer or None). Bulk merges apply the column values directly
+    (no round trip through JSON)."""
     survivor_first = profile_rank(survivor) >= profile_rank(absorbed)
     preferred, other = (survivor, absorbed) if survivor_first else (absorbed, survivor)
     out = []
     for name in PROFILE_FIELDS:
         attname = attname_of(name)
-        pref = to_json(getattr(preferred, attname))
-        alt = to_json(getattr(other, attname))
-        after, loser, lost = pref, other, alt
+        pref_raw, alt_raw = getattr(preferred, attname), getattr(other, attname)
+        pref, alt = to_json(pref_raw), to_json(alt_raw)
+        after, after_raw, loser, lost = pref, pref_raw, other, alt
         if _empty(pref):
-            after, loser, lost = alt, preferred, pref
+            after, after_raw, loser, lost = alt, alt_raw, preferred, pref
         losing = None if _empty(lost) or lost == after else lost
-        out.append(
-            FieldOutcome(
-                field=name,
-                before=to_json(getattr(survivor, attname)),
-                after=after,
-                losing_value=losing,
-                losing_customer=loser.pk if losing is not None else None,
-            )
-        )
+        out.append((name, after, after_raw, losing, loser.pk if losing is not None else None))
     return out
 
 
@@ -479,11 +493,13 @@ def merge_in_bulk(
     times.lap("plan")
     # writes: identifiers first, then every other relation, events last (move order)
     if delete_identities:
-        full = {i.pk: row_snapshot(i) for i in Identity.objects.filter(pk__in=delete_identities)}
+        identity_pk = Identity._meta.get_field("id")
+        doomed = [identity_pk.get_db_prep_value(pk, connection) for pk in delete_identities]
+        full = _identity_snapshots(doomed)
         for merge in merges:
             removed = merge.absorbed_before["identities_removed"]
             removed[:] = [full[entry["id"]] for entry in removed]
-        Identity.objects.filter(pk__in=delete_identities).delete()
+        _delete_identities(delete_identities, doomed)
     if verify_identities:
         Identity.objects.filter(pk__in=verify_identities).update(verified=True)
     times.lap("identities")
@@ -491,6 +507,7 @@ def merge_in_bulk(
         moves = moving.get(relation.label)
         if not moves:
             continue
+        moves.sort(key=_second)  # by row id: index pages in order
         if relation.label == EVENT_LABEL:
             Event.objects.move_each_to_customer_for_merge(moves)
         else:
@@ -507,7 +524,10 @@ def merge_in_bulk(
     update_rows(
         Customer,
         profile,
-        [[*(getattr(c.survivor, name) for name in profile), c.survivor.pk] for c in clusters],
+        sorted(
+            ([*(getattr(c.survivor, name) for name in profile), c.survivor.pk] for c in clusters),
+            key=_last,
+        ),
     )
     times.lap("survivors")
     for c in clusters:
@@ -517,64 +537,117 @@ def merge_in_bulk(
     update_rows(
         Customer,
         ["merged_into_id", "updated_at"],
-        [[c.survivor.pk, now, a.pk] for c in clusters for a, _ in c.absorbed],
+        sorted(([c.survivor.pk, now, a.pk] for c in clusters for a, _ in c.absorbed), key=_last),
     )
     times.lap("absorbed")
-    insert_rows(merges)
+    insert_rows(sorted(merges, key=_pk))
 
     times.lap("merge_rows")
     # reviews: of an absorbed record with its survivor → merged; with anyone else → obsolete
     merge_of = {(m.absorbed_id, m.survivor_id): m for m in merges}
-    pending = MatchReview.objects.filter(
-        Q(customer_a_id__in=absorbed_ids) | Q(customer_b_id__in=absorbed_ids),
-        status=MatchReview.Status.PENDING,
-    )
+    pending: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]] = {}
+    review_columns = ["id", "customer_a_id", "customer_b_id", "status"]
+    for side in ("customer_a_id", "customer_b_id"):
+        for pk, a, b, status in rows_where_in(MatchReview, side, absorbed_prepared, review_columns):
+            if status == MatchReview.Status.PENDING:
+                pending[pk] = (a, b)
     obsolete: list[uuid.UUID] = []
-    decided: list[MatchReview] = []
-    for review in pending:
-        a, b = review.customer_a_id, review.customer_b_id
+    decided: list[list[Any]] = []
+    by_id = by.pk if by is not None else None
+    for pk, (a, b) in sorted(pending.items()):
         decision = merge_of.get((a, b)) or merge_of.get((b, a))
         if decision is None:
-            obsolete.append(review.pk)
-            continue
-        review.status = MatchReview.Status.MERGED
-        review.merge = decision
-        review.decided_by = by
-        review.decided_at = now
-        decided.append(review)
+            obsolete.append(pk)
+        else:
+            decided.append([MatchReview.Status.MERGED, decision.pk, by_id, now, pk])
     if obsolete:
         MatchReview.objects.filter(pk__in=obsolete).update(status=MatchReview.Status.OBSOLETE)
     if decided:
-        update_rows(
-            MatchReview,
-            ["status", "merge_id", "decided_by_id", "decided_at"],
-            [[r.status, r.merge_id, r.decided_by_id, r.decided_at, r.pk] for r in decided],
-        )
+        update_rows(MatchReview, ["status", "merge_id", "decided_by_id", "decided_at"], decided)
     times.lap("reviews")
     customer_events.customers_merged(merges, by)
     times.lap("events")
     return merges
 
 
+def _second(row: list[Any]) -> Any:
+    return row[1]
+
+
+def _last(row: list[Any]) -> Any:
+    return row[-1]
+
+
+def _pk(obj: models.Model) -> Any:
+    return obj.pk
+
+
+def _identity_snapshots(prepared: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
+    """`row_snapshot` of each identity (ids as database values), from one raw SELECT whose
+    values go through the converters the ORM would apply (no query building, no instances)."""
+    fields = list(Identity._meta.concrete_fields)
+    conn = connections[Identity.objects.db]
+    converters = []
+    for f in fields:
+        col = f.get_col(Identity._meta.db_table)
+        converters.append([*conn.ops.get_db_converters(col), *col.get_db_converters(conn)])
+    qn = conn.ops.quote_name
+    names = ", ".join(qn(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(prepared))
+    table, pk = qn(Identity._meta.db_table), qn(Identity._meta.pk.column)
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT {names} FROM {table} WHERE {pk} IN ({marks})", prepared)  # noqa: S608
+        rows = cursor.fetchall()
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        snap = {}
+        for f, steps, value in zip(fields, converters, row, strict=True):
+            for step in steps:
+                value = step(value, f, conn)
+            snap[f.attname] = to_json(value)
+        out[uuid.UUID(snap["id"])] = snap
+    return out
+
+
+def _delete_identities(ids: list[uuid.UUID], prepared: list[Any]) -> None:
+    """Delete these identities as `QuerySet.delete()` would. When no row refers to any of them
+    (the usual case: a portal login refers to one now and then), one DELETE statement without
+    Django's collector, which loads every row and asks each referring table per batch."""
+    referred = False
+    for rel in Identity._meta.related_objects:
+        model = rel.related_model
+        if isinstance(model, type) and issubclass(model, models.Model):
+            fk = rel.field.attname
+            referred = referred or bool(rows_where_in(model, fk, prepared, [fk]))
+    if referred:
+        Identity.objects.filter(pk__in=ids).delete()  # the collector: PROTECT raises as before
+        return
+    conn = connections[Identity.objects.db]
+    qn = conn.ops.quote_name
+    marks = ", ".join(["%s"] * len(prepared))
+    table, pk = qn(Identity._meta.db_table), qn(Identity._meta.pk.column)
+    with conn.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({marks})", prepared)  # noqa: S608
+
+
 def _apply_survivorship(
     survivor: Customer, absorbed: Customer, merge: Merge, now: datetime
 ) -> None:
     """What merge_customers does to both profiles, in memory (same rules, same history)."""
-    outcomes = survivorship(survivor, absorbed)
+    outcomes = _survivorship(survivor, absorbed)
     history = list(survivor.profile_history or []) + list(absorbed.profile_history or [])
-    for o in outcomes:
-        if o.losing_value is not None:
+    for name, _, after_raw, losing, loser in outcomes:
+        if losing is not None:
             history.append(
                 {
-                    "field": o.field,
-                    "value": o.losing_value,
+                    "field": name,
+                    "value": losing,
                     "merge_id": str(merge.pk),
                     "at": now.isoformat(),
-                    "from_customer": str(o.losing_customer),
+                    "from_customer": str(loser),
                 }
             )
-        attname = attname_of(o.field)
-        setattr(survivor, attname, column_value(attname, o.after))
+        setattr(survivor, attname_of(name), after_raw)
     survivor.profile_history = history
     survivor.profile_verified = survivor.profile_verified or absorbed.profile_verified
     stamps = [t for t in (survivor.profile_updated_at, absorbed.profile_updated_at) if t]

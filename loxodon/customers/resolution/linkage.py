@@ -43,8 +43,11 @@ from loxodon.customers.resolution.model import Model, packaged_model
 from loxodon.customers.resolution.spec import CUSTOMER_SPEC
 
 CHUNK = 20_000
-# Customers loaded and merged per `merge_clusters` call (it writes 1,000 absorbed per transaction).
-MERGE_BATCH = 5_000
+# Customers loaded and merged per `merge_clusters` call, and at most this many absorbed records
+# per transaction (1,000 before: ten times the commits, and pages shared by neighbouring chunks
+# were written to the WAL again each time; a crash loses at most one chunk, which a rerun merges).
+MERGE_BATCH = 10_000
+MERGE_CHUNK = 10_000
 DEFAULT_AUTO = 0.99
 DEFAULT_REVIEW = 0.6
 # Fewer records than this give EM too few pairs to learn from: the packaged model scores them.
@@ -242,19 +245,21 @@ def run_linkage(
     return outcome
 
 
-# SQLite page cache for the merges (KiB): they touch rows all over a large customer table.
-SQLITE_CACHE_KIB = 262_144
-# WAL pages before SQLite copies them back into the database file during the merges (512 MB
+# SQLite page cache for the merges (KiB): they touch rows all over a large customer table, and a
+# transaction of MERGE_CHUNK merges dirties some 100,000 pages, which must not spill early.
+SQLITE_CACHE_KIB = 1_048_576
+# WAL pages before SQLite copies them back into the database file during the merges (2 GB
 # instead of the default 4 MB): each chunk of merges rewrites pages all over the customer,
 # identity and event indexes, and checkpointing after every chunk wrote the same pages again
-# and again, at random places.
-SQLITE_MERGE_CHECKPOINT_PAGES = 131_072
+# and again, at random places; the longer the window, the more often a page is copied once.
+# The WAL is as durable as before (synchronous=NORMAL, committed frames are kept).
+SQLITE_MERGE_CHECKPOINT_PAGES = 524_288
 SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000
 
 
 @contextmanager
 def _sqlite_bulk_writes() -> Iterator[None]:
-    """On SQLite, give this connection a 256 MB page cache and fewer, larger WAL checkpoints
+    """On SQLite, give this connection a 1 GB page cache and fewer, larger WAL checkpoints
     while the merges are written; afterwards the usual checkpointing resumes."""
     from django.db import connection
 
@@ -411,6 +416,7 @@ def _merge_clusters(
             by=None,
             reason=f"linkage run {run.pk}",
             method=Merge.Method.AUTOMATIC,
+            chunk_size=MERGE_CHUNK,
             times=times,
         )
         outcome.merges.extend(result.merges)
