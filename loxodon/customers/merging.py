@@ -7,6 +7,7 @@ which rows point at a customer, how to move them and back, and the survivorship 
 from __future__ import annotations
 
 import functools
+import json
 import time
 import uuid
 from collections import defaultdict
@@ -413,11 +414,11 @@ def merge_in_bulk(
     prepared = {
         pk: customer_pk.get_db_prep_value(pk, connection) for pk in (*survivor_ids, *absorbed_ids)
     }
-    absorbed_prepared = [prepared[pk] for pk in absorbed_ids]
+    absorbed_prepared = _ids([prepared[pk] for pk in absorbed_ids])
     columns = ["id", "customer_id", "kind", "value", "verified"]
     identities: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    for values in rows_where_in(
-        Identity, "customer_id", list(prepared.values()), columns, ("created_at", "id")
+    for values in _where_in(
+        Identity, "customer_id", _ids(list(prepared.values())), columns, ("created_at", "id")
     ):
         row = dict(zip(columns, values, strict=True))
         identities[row["customer_id"]].append(row)
@@ -431,7 +432,7 @@ def merge_in_bulk(
         meta = relation.model._meta
         fk = meta.get_field(relation.field).attname  # type: ignore[union-attr]
         pk_attname = meta.pk.attname
-        for owner, pk in rows_where_in(relation.model, fk, absorbed_prepared, [fk, pk_attname]):
+        for owner, pk in _where_in(relation.model, fk, absorbed_prepared, [fk, pk_attname]):
             found[owner].append(pk)
         rows[relation.label] = found
 
@@ -494,7 +495,7 @@ def merge_in_bulk(
     # writes: identifiers first, then every other relation, events last (move order)
     if delete_identities:
         identity_pk = Identity._meta.get_field("id")
-        doomed = [identity_pk.get_db_prep_value(pk, connection) for pk in delete_identities]
+        doomed = _ids([identity_pk.get_db_prep_value(pk, connection) for pk in delete_identities])
         full = _identity_snapshots(doomed)
         for merge in merges:
             removed = merge.absorbed_before["identities_removed"]
@@ -548,7 +549,7 @@ def merge_in_bulk(
     pending: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]] = {}
     review_columns = ["id", "customer_a_id", "customer_b_id", "status"]
     for side in ("customer_a_id", "customer_b_id"):
-        for pk, a, b, status in rows_where_in(MatchReview, side, absorbed_prepared, review_columns):
+        for pk, a, b, status in _where_in(MatchReview, side, absorbed_prepared, review_columns):
             if status == MatchReview.Status.PENDING:
                 pending[pk] = (a, b)
     obsolete: list[uuid.UUID] = []
@@ -582,7 +583,56 @@ def _pk(obj: models.Model) -> Any:
     return obj.pk
 
 
-def _identity_snapshots(prepared: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
+class _Ids(list[Any]):
+    """Customer or row ids as database values, for several `_where_in` queries; on SQLite also
+    packed once as one JSON array (a parameter per id cost more than running the query)."""
+
+    packed: str | None = None
+
+
+def _ids(values: list[Any]) -> _Ids:
+    ids = _Ids(values)
+    if connections[Customer.objects.db].vendor == "sqlite":
+        ids.packed = json.dumps(values)
+    return ids
+
+
+def _in_clause(ids: _Ids) -> tuple[str, list[Any]]:
+    if ids.packed is not None:
+        return "IN (SELECT value FROM json_each(%s))", [ids.packed]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _where_in(
+    model: type[models.Model],
+    field: str,
+    ids: _Ids,
+    columns: list[str],
+    order_by: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """`rows_where_in`, with the ids as one JSON parameter on SQLite (json_each)."""
+    if ids.packed is None or not ids:
+        return rows_where_in(model, field, ids, columns, order_by)
+    conn = connections[model._default_manager.db]
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_attname[c] for c in columns]
+    qn = conn.ops.quote_name
+    names = ", ".join(qn(f.column) for f in fields)
+    table, where = qn(model._meta.db_table), qn(by_attname[field].column)
+    among, params = _in_clause(ids)
+    sql = f"SELECT {names} FROM {table} WHERE {where} {among}"  # noqa: S608
+    if order_by:
+        sql += " ORDER BY " + ", ".join(qn(by_attname[c].column) for c in order_by)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        raw = cursor.fetchall()
+    return [
+        tuple(None if v is None else f.to_python(v) for f, v in zip(fields, row, strict=True))
+        for row in raw
+    ]
+
+
+def _identity_snapshots(prepared: _Ids) -> dict[uuid.UUID, dict[str, Any]]:
     """`row_snapshot` of each identity (ids as database values), from one raw SELECT whose
     values go through the converters the ORM would apply (no query building, no instances)."""
     fields = list(Identity._meta.concrete_fields)
@@ -593,10 +643,10 @@ def _identity_snapshots(prepared: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
         converters.append([*conn.ops.get_db_converters(col), *col.get_db_converters(conn)])
     qn = conn.ops.quote_name
     names = ", ".join(qn(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(prepared))
     table, pk = qn(Identity._meta.db_table), qn(Identity._meta.pk.column)
+    among, params = _in_clause(prepared)
     with conn.cursor() as cursor:
-        cursor.execute(f"SELECT {names} FROM {table} WHERE {pk} IN ({marks})", prepared)  # noqa: S608
+        cursor.execute(f"SELECT {names} FROM {table} WHERE {pk} {among}", params)  # noqa: S608
         rows = cursor.fetchall()
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for row in rows:
@@ -609,7 +659,7 @@ def _identity_snapshots(prepared: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
     return out
 
 
-def _delete_identities(ids: list[uuid.UUID], prepared: list[Any]) -> None:
+def _delete_identities(ids: list[uuid.UUID], prepared: _Ids) -> None:
     """Delete these identities as `QuerySet.delete()` would. When no row refers to any of them
     (the usual case: a portal login refers to one now and then), one DELETE statement without
     Django's collector, which loads every row and asks each referring table per batch."""
@@ -618,16 +668,16 @@ def _delete_identities(ids: list[uuid.UUID], prepared: list[Any]) -> None:
         model = rel.related_model
         if isinstance(model, type) and issubclass(model, models.Model):
             fk = rel.field.attname
-            referred = referred or bool(rows_where_in(model, fk, prepared, [fk]))
+            referred = referred or bool(_where_in(model, fk, prepared, [fk]))
     if referred:
         Identity.objects.filter(pk__in=ids).delete()  # the collector: PROTECT raises as before
         return
     conn = connections[Identity.objects.db]
     qn = conn.ops.quote_name
-    marks = ", ".join(["%s"] * len(prepared))
     table, pk = qn(Identity._meta.db_table), qn(Identity._meta.pk.column)
+    among, params = _in_clause(prepared)
     with conn.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({marks})", prepared)  # noqa: S608
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} {among}", params)  # noqa: S608
 
 
 def _apply_survivorship(
