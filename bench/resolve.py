@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import sqlite3
 import sys
 import time
@@ -54,6 +55,10 @@ def _database_url(path: Path) -> str:
 def _setup_django(db_path: Path) -> None:
     os.environ["DATABASE_URL"] = _database_url(db_path)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loxodon.settings")
+    # measured as production runs it: without DEBUG, whose query log formats every statement
+    # (on SQLite with an extra QUOTE() query per statement)
+    os.environ.setdefault("LOXODON_DEBUG", "0")
+    os.environ.setdefault("LOXODON_SECRET_KEY", "bench-only-" + secrets.token_hex(16))
     import django
 
     django.setup()
