@@ -9,10 +9,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from loxodon.core.testing import Api, free_port
+from loxodon.core.testing import Api, smtp_server
 from loxodon.org.models import Department, User
 from loxodon.org.services import create_api_token, create_staff
 
@@ -41,20 +40,10 @@ class Mailbox:
 @pytest.fixture
 def smtp(settings: Any) -> Iterator[Mailbox]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.LOXODON_SUPPORT_EMAIL = "support@loxodon.test"
-    settings.LOXODON_DIGEST_WINDOW_SECONDS = 7200
-    try:
+    with smtp_server(mailbox, settings):
+        settings.LOXODON_SUPPORT_EMAIL = "support@loxodon.test"
+        settings.LOXODON_DIGEST_WINDOW_SECONDS = 7200
         yield mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.core.cache import caches
 from django.test import Client
 
-from loxodon.core.testing import free_port
+from loxodon.core.testing import smtp_server
 from loxodon.customers.models import Customer
 from loxodon.customers.services import create_customer
 from loxodon.portal.auth import create_portal_login, wait_for_mail
@@ -63,19 +62,9 @@ class Mailbox:
 @pytest.fixture
 def smtp(settings: Any) -> Iterator[Mailbox]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.LOXODON_PUBLIC_URL = "https://help.example.test"
-    try:
+    with smtp_server(mailbox, settings):
+        settings.LOXODON_PUBLIC_URL = "https://help.example.test"
         yield mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(autouse=True)

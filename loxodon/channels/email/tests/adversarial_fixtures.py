@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.test import Client
 
 from loxodon.channels.email.models import InboundMail, InboundStatus
-from loxodon.core.testing import database_url, free_port, wait_for
+from loxodon.core.testing import database_url, free_port, smtp_server, wait_for
 from loxodon.customers.models import Customer
 from loxodon.outbound.services import send_due_messages
 from loxodon.portal.auth import create_portal_login
@@ -73,18 +72,8 @@ class Outbox:
 @pytest.fixture
 def outbox(settings: Any) -> Iterator[Outbox]:
     box = Outbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    try:
+    with smtp_server(box, settings):
         yield box
-    finally:
-        controller.stop()
 
 
 def flush_outbound() -> None:
