@@ -86,7 +86,16 @@ def _picker(request: DeskRequest, case: Case) -> HttpResponse:
             {"article": a, "snippet_html": ""}
             for a in articles_for(None).order_by("-updated_at")[:PICKER_LIMIT]
         ]
-    context = {"case": case, "q": q, "hits": hits, "total": total, "suggestion": suggestion}
+    # An article the agent ticked while the search was on its way stays ticked if it is listed.
+    chosen = request.GET.get("article", "")
+    context = {
+        "case": case,
+        "q": q,
+        "hits": hits,
+        "total": total,
+        "suggestion": suggestion,
+        "chosen": chosen,
+    }
     return render(request, "knowledge/_case_cite_picker.html", context)
 
 

@@ -211,7 +211,9 @@ def test_story_2_four_departments_one_owner_customer_confirms(
         form.get_by_label("Department").select_option(value=str(departments[dept].pk))
         form.get_by_label("What needs doing").fill(title)
         form.get_by_role("button", name="Save").click()
-        expect(owner.locator(".alert-success")).to_contain_text("Task added")
+        # This task's own message: the previous one is still on screen until the page reloads.
+        added = f"Task added for {departments[dept].name}"
+        expect(owner.locator(".alert-success")).to_contain_text(added)
 
     # Each department finds its task in its own queue and completes it
     for n, (_dept, username, title) in enumerate(teams):

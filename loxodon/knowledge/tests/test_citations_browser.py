@@ -95,6 +95,7 @@ def test_agent_cites_an_article_and_the_supervisor_sees_the_report(
     expect(panel).to_contain_text("No article has been given to the customer on this case yet")
     panel.get_by_label("Find a public article").fill("returns")
     choice = panel.get_by_label("Returns policy")
+    expect(panel.locator("#kb-cite-picker mark").first).to_be_visible()  # the search's answer
     expect(choice).to_be_visible()
     expect(panel).not_to_contain_text("Fraud checks")
     choice.check()

@@ -163,6 +163,16 @@ def test_picker_offers_public_articles_only(
     assert "Returns policy" in recent and "Fraud checks" not in recent
 
 
+def test_picker_keeps_the_article_ticked_while_the_search_was_on_its_way(
+    desk: Client, case: Case, public_article: Article
+) -> None:
+    url = f"/desk/kb/for-case/{case.pk}/cite"
+    ticked = desk.get(url, {"picker": "1", "q": "returns", "article": str(public_article.pk)})
+    assert re.search(rf'value="{public_article.pk}" required checked', ticked.content.decode())
+    plain = desk.get(url, {"picker": "1", "q": "returns"}).content.decode()
+    assert f'value="{public_article.pk}" required>' in plain
+
+
 def test_channel_defaults_to_the_customers_latest_contact(desk: Client, case: Case) -> None:
     def selected() -> str:
         text = desk.get(f"/desk/kb/for-case/{case.pk}/cite").content.decode()
