@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import re
 import secrets
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.config import BenchConfig, bench_env, loxodon_command
+from bench.fixture import Fixture, SqliteFixture
 from bench.loader import log
 from bench.measure import summarise
 
@@ -72,7 +72,7 @@ def _dashed(hex_id: str) -> str:
 
 
 def sample_desk(
-    db_path: Path,
+    source: Path | Fixture,
     heavy_rowids: Sequence[int],
     exclude: Sequence[str],
     requests: int,
@@ -83,25 +83,19 @@ def sample_desk(
     by the earlier measurements, unless a tiny fixture has too few others), and requests
     spread over the heavy customers and their cases.
     """
+    fixture = SqliteFixture(source) if isinstance(source, Path) else source
     excluded = {uuid.UUID(c).hex for c in exclude}
     heavy = set(heavy_rowids)
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        customers = conn.execute(
-            "SELECT rowid, id FROM customers_customer ORDER BY rowid"
-        ).fetchall()
-        cases = conn.execute(
-            "SELECT c.id, cu.rowid, cu.id FROM cases_case c "
-            "JOIN customers_customer cu ON cu.id = c.customer_id ORDER BY c.id"
-        ).fetchall()
-    finally:
-        conn.close()
+    customers = fixture.customers()
+    cases = fixture.cases()
     typical_customers = _untouched([(c, c) for r, c in customers if r not in heavy], excluded)
     heavy_customers = [cid for rowid, cid in customers if rowid in heavy]
     typical_cases = _untouched([(case, c) for case, r, c in cases if r not in heavy], excluded)
     heavy_cases = [case for case, rowid, _ in cases if rowid in heavy]
     if not typical_customers or not typical_cases or not heavy_cases:
-        raise RuntimeError(f"{db_path} has too few customers or cases for the desk pages")
+        raise RuntimeError(
+            f"{fixture.location()} has too few customers or cases for the desk pages"
+        )
     picked_customers = _pick(typical_customers, DESK_WARM + requests, rng)
     picked_cases = _pick(typical_cases, DESK_WARM + requests, rng)
     return DeskSample(

@@ -169,8 +169,11 @@ def migrations_pending(config: BenchConfig) -> bool:
 
 
 def migrate(config: BenchConfig) -> None:
-    config.db_path.parent.mkdir(parents=True, exist_ok=True)
-    log(f"loxodon migrate → {config.db_path}")
+    if config.backend == "sqlite":
+        config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        log(f"loxodon migrate → {config.db_path}")
+    else:
+        log(f"loxodon migrate → PostgreSQL database {config.database_url.rsplit('/', 1)[-1]}")
     subprocess.run(
         [*loxodon_command(), "migrate", "--noinput", "-v", "0"],
         env=bench_env(config),
@@ -285,9 +288,18 @@ def load(config: BenchConfig) -> LoadInfo:
     return LoadInfo(False, seconds, scale.heavy_rowids)
 
 
+def load_any(config: BenchConfig) -> LoadInfo:
+    """The fixture for config.backend: SQLite (executemany) or PostgreSQL (COPY)."""
+    if config.backend == "postgresql":
+        from bench import pgloader  # imports this module
+
+        return pgloader.load(config)
+    return load(config)
+
+
 def _child(config: BenchConfig, pipe: Connection) -> None:
     try:
-        pipe.send(("ok", load(config), bench_peak_rss_mb()))
+        pipe.send(("ok", load_any(config), bench_peak_rss_mb()))
     except BaseException as exc:  # handed to the parent, which re-raises it
         pipe.send(("error", exc, 0.0))
     finally:

@@ -12,42 +12,41 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import uuid
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import httpx
 
-from bench.config import BENCH_USER, PROJECT_DIR, BenchConfig, parse_args
+from bench.config import (
+    BENCH_USER,
+    PG_DATA_DIR,
+    PG_DB_PREFIX,
+    PROJECT_DIR,
+    BenchConfig,
+    parse_args,
+)
 from bench.desk import DeskSample, measure_desk, sample_desk, set_desk_password
+from bench.fixture import Fixture, customer_ids, open_fixture
 from bench.loader import FixtureError, LoadInfo, load_in_child, log
 from bench.machine import bench_peak_rss_mb, code_version, machine_info
 from bench.measure import measure_ingest, measure_views
+from bench.pgcluster import Cluster, throwaway_cluster
+from bench.pgcluster import missing_reason as pg_missing_reason
+from bench.pgloader import (
+    bench_database_url,
+    ensure_database,
+    redact,
+    server_version,
+    with_database,
+)
 from bench.server import running_server
 
 INGEST_POOL = 2000  # distinct customers the ingested events are spread over
-
-
-def _ro(db_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-
-
-def customer_ids(db_path: Path, rowids: list[int]) -> list[str]:
-    """API ids (dashed UUIDs) of customers by rowid (the n-th customer loaded), in order."""
-    found: dict[int, str] = {}
-    conn = _ro(db_path)
-    try:
-        for i in range(0, len(rowids), 500):
-            chunk = sorted(set(rowids[i : i + 500]))
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT rowid, id FROM customers_customer WHERE rowid IN ({marks})"
-            found.update((r, str(uuid.UUID(hex_id))) for r, hex_id in conn.execute(sql, chunk))
-    finally:
-        conn.close()
-    return [found[r] for r in rowids]
 
 
 def typical_rowids(config: BenchConfig, heavy: list[int], k: int) -> list[int]:
@@ -58,32 +57,21 @@ def typical_rowids(config: BenchConfig, heavy: list[int], k: int) -> list[int]:
     return random.choices(population, k=k)
 
 
-def scale_report(config: BenchConfig, info: LoadInfo) -> dict[str, Any]:
-    conn = _ro(config.db_path)
-    try:
-        heavy_counts = [
-            conn.execute(
-                "SELECT count(*) FROM timeline_event WHERE customer_id = "
-                "(SELECT id FROM customers_customer WHERE rowid = ?)",
-                (r,),
-            ).fetchone()[0]
-            for r in info.heavy_rowids
-        ]
-        in_db = conn.execute("SELECT count(*) FROM timeline_event").fetchone()[0]
-    finally:
-        conn.close()
+def scale_report(config: BenchConfig, info: LoadInfo, fixture: Fixture) -> dict[str, Any]:
+    heavy_counts = fixture.event_counts(info.heavy_rowids)
+    where = "db_file" if config.backend == "sqlite" else "database"
     return {
         "customers": config.customers,
         "events_loaded": config.events,
-        "events_in_db": in_db,
+        "events_in_db": fixture.total_events(),
         "heavy_customers": len(info.heavy_rowids),
         "heavy_events_min": min(heavy_counts),
         "heavy_events_max": max(heavy_counts),
         "typical_events_mean": round(
             (config.events - sum(heavy_counts)) / (config.customers - len(heavy_counts)), 1
         ),
-        "db_file": str(config.db_path),
-        "db_size_mb": round(config.db_path.stat().st_size / 1e6, 1),
+        where: fixture.location(),
+        "db_size_mb": fixture.size_mb(),
         "reused_db": info.reused,
     }
 
@@ -98,12 +86,12 @@ class Sample:
     heavy: list[str]
 
 
-def sample_customers(config: BenchConfig, info: LoadInfo) -> Sample:
+def sample_customers(config: BenchConfig, info: LoadInfo, fixture: Fixture) -> Sample:
     warm_n, view_n = max(20, config.view_requests // 10), config.view_requests
     pool = INGEST_POOL if config.customers > 10 * INGEST_POOL else config.customers // 10 + 1
     rowids = typical_rowids(config, info.heavy_rowids, warm_n + view_n + pool)
-    ids = customer_ids(config.db_path, rowids)
-    heavy_ids = customer_ids(config.db_path, info.heavy_rowids)
+    ids = customer_ids(fixture, rowids)
+    heavy_ids = customer_ids(fixture, info.heavy_rowids)
     return Sample(
         warm=ids[:warm_n],
         viewed=ids[warm_n : warm_n + view_n],
@@ -112,11 +100,11 @@ def sample_customers(config: BenchConfig, info: LoadInfo) -> Sample:
     )
 
 
-def desk_sample(config: BenchConfig, info: LoadInfo, api: Sample) -> DeskSample:
+def desk_sample(config: BenchConfig, info: LoadInfo, api: Sample, fixture: Fixture) -> DeskSample:
     """Customers and cases for the desk pages, apart from those the API measurements touch.
     Its own random generator: the API measurements get the same customers as without it."""
     return sample_desk(
-        config.db_path,
+        fixture,
         info.heavy_rowids,
         [*api.warm, *api.viewed, *api.ingest],
         config.desk_requests,
@@ -125,10 +113,16 @@ def desk_sample(config: BenchConfig, info: LoadInfo, api: Sample) -> DeskSample:
     )
 
 
-def measure(config: BenchConfig, info: LoadInfo) -> dict[str, Any]:
+def measure(
+    config: BenchConfig,
+    info: LoadInfo,
+    fixture: Fixture,
+    database_rss: Callable[[], float] | None = None,
+) -> dict[str, Any]:
     """Start the server, run every measurement, stop the server (always)."""
-    sample = sample_customers(config, info)
-    desk = desk_sample(config, info, sample)
+    random.seed(config.seed)  # the same customers on every backend
+    sample = sample_customers(config, info, fixture)
+    desk = desk_sample(config, info, sample, fixture)
     desk_password = set_desk_password(config, BENCH_USER)
     with running_server(config) as server:
         log(f"server up at {server.base_url} (workers={config.workers})")
@@ -141,18 +135,21 @@ def measure(config: BenchConfig, info: LoadInfo) -> dict[str, Any]:
             )
         desk_pages = measure_desk(server.base_url, BENCH_USER, desk_password, desk)
         server_rss = round(server.peak_rss_mb(), 1)
+        rss = {"server": server_rss, "bench": bench_peak_rss_mb()}
+        if database_rss is not None:  # while the server's connections are still open
+            rss["postgres"] = database_rss()
     return {
         "ingest": ingest,
         "view_typical": view_typical,
         "view_heavy": view_heavy,
         **desk_pages,
-        "peak_rss_mb": {"server": server_rss, "bench": bench_peak_rss_mb()},
+        "peak_rss_mb": rss,
     }
 
 
-def _child_json(module: str, args: list[str]) -> dict[str, Any]:
+def _child_json(module: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run `python -m <module> <args>` (its own process, memory and database) → its JSON."""
-    log(f"python -m {module} {' '.join(args)}")
+    log(f"python -m {module} {' '.join(redact_args(args))}")
     done = subprocess.run(
         [sys.executable, "-m", module, *args],
         stdout=subprocess.PIPE,
@@ -160,6 +157,7 @@ def _child_json(module: str, args: list[str]) -> dict[str, Any]:
         text=True,
         check=True,
         cwd=PROJECT_DIR,
+        env=env,
     )
     report: dict[str, Any] = json.loads(done.stdout)
     report.pop("machine", None)  # the same machine as the whole report's
@@ -167,69 +165,161 @@ def _child_json(module: str, args: list[str]) -> dict[str, Any]:
     return report
 
 
-def measure_identity(config: BenchConfig) -> dict[str, Any]:
-    """Identity resolution: batch linkage accuracy and speed, real-time resolve latency."""
-    out: dict[str, Any] = {}
+def redact_args(args: list[str]) -> list[str]:
+    return [redact(a) if a.startswith(("postgres://", "postgresql://")) else a for a in args]
+
+
+def measure_linkage(config: BenchConfig) -> dict[str, Any]:
+    """Batch linkage accuracy and speed. It links in memory and never uses the Loxodon
+    database, so it runs once per report, not per backend."""
     linkage_args = ["--febrl"] if config.febrl else []
     if config.identity_records:
         linkage_args += ["--records", str(config.identity_records)]
-    if linkage_args:
-        out["linkage"] = _child_json("bench.identity", linkage_args)
-    if config.resolve_customers:
-        out["resolve"] = _child_json(
-            "bench.resolve", ["--customers", str(config.resolve_customers), "--seed", "7"]
-        )
-    return out
+    if not linkage_args:
+        return {}
+    return _child_json("bench.identity", linkage_args)
 
 
-def measure_knowledge(config: BenchConfig) -> dict[str, Any]:
+def measure_resolve(config: BenchConfig, server_url: str | None) -> dict[str, Any]:
+    """Real-time resolve latency, in-process in a child, against its own database."""
+    if not config.resolve_customers:
+        return {"skipped": "--resolve-customers 0"}
+    args = ["--customers", str(config.resolve_customers), "--seed", "7"]
+    args += ["--queries", str(config.resolve_queries)]
+    if config.backend == "postgresql" and server_url:
+        url = with_database(server_url, f"{PG_DB_PREFIX}_resolve_{config.resolve_customers}")
+        args += ["--database-url", url]
+    return _child_json("bench.resolve", args)
+
+
+def measure_knowledge(config: BenchConfig, server_url: str | None) -> dict[str, Any]:
     """Knowledge search: index build and query latency at `--knowledge-articles` articles."""
     if not config.knowledge_articles:
-        return {}
-    return _child_json(
-        "bench.knowledge", ["--articles", str(config.knowledge_articles), "--seed", "11"]
-    )
+        return {"skipped": "--knowledge-articles 0"}
+    args = ["--articles", str(config.knowledge_articles), "--seed", "11"]
+    args += ["--queries", str(config.knowledge_queries)]
+    if config.backend == "postgresql" and server_url:
+        url = with_database(server_url, f"{PG_DB_PREFIX}_knowledge")
+        ensure_database(url)  # bench.knowledge migrates it and replaces its knowledge rows
+        args += ["--database-url", url]
+    return _child_json("bench.knowledge", args)
+
+
+def run_backend(
+    config: BenchConfig, server_url: str | None = None, cluster: Cluster | None = None
+) -> dict[str, Any]:
+    """Everything measured on one backend: one section of the report."""
+    started = time.perf_counter()
+    os.environ["DATABASE_URL"] = config.database_url  # this process and its children
+    log(f"=== {config.backend}: {config.customers:,} customers, {config.events:,} events")
+    info, loader_rss = load_in_child(config)
+    fixture = open_fixture(config)
+    database: dict[str, Any] = {"vendor": config.backend}
+    if config.backend == "postgresql":
+        database["server_version"] = server_version(config.database_url)
+        database["server"] = (
+            "the bench's own throwaway cluster" if cluster else "existing (--postgres-url)"
+        )
+        if cluster:
+            database["settings"] = cluster.settings
+    else:
+        database["sqlite_version"] = sqlite3.sqlite_version
+    results = measure(config, info, fixture, cluster.peak_rss_mb if cluster else None)
+    results["peak_rss_mb"]["loader"] = loader_rss
+    results["identity"] = {"resolve": measure_resolve(config, server_url)}
+    results["knowledge"] = measure_knowledge(config, server_url)
+    return {
+        "database": database,
+        "scale": scale_report(config, info, fixture),
+        **results,
+        "load_seconds": round(info.load_seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def choose_backends(config: BenchConfig) -> tuple[list[str], dict[str, str]]:
+    """(backends to run, {skipped backend: why}); `auto` skips PostgreSQL where it is missing."""
+    reason = None if config.postgres_url else pg_missing_reason()
+    if config.database_choice == "auto" and reason:
+        return ["sqlite"], {"postgresql": f"skipped: {reason} (and no --postgres-url)"}
+    if "postgresql" in config.backends and reason:
+        raise FixtureError(f"--database {config.database_choice}: {reason}; give --postgres-url")
+    return list(config.backends), {}
+
+
+@contextmanager
+def postgres_server(config: BenchConfig) -> Iterator[tuple[str, Cluster | None]]:
+    """(server URL, own cluster or None): --postgres-url, or a throwaway cluster, always
+    stopped on the way out."""
+    if config.postgres_url:
+        yield config.postgres_url, None
+        return
+    with throwaway_cluster(PG_DATA_DIR) as cluster:
+        yield cluster.url("postgres"), cluster
+
+
+def run_postgres(config: BenchConfig) -> dict[str, Any]:
+    with postgres_server(config) as (server_url, cluster):
+        pg_config = replace(
+            config,
+            backend="postgresql",
+            pg_database_url=bench_database_url(server_url, config.pg_database),
+        )
+        return run_backend(pg_config, server_url, cluster)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through `finally`: the server is stopped
+    raise SystemExit(128 + signum)  # unwinds through `finally`: servers are stopped
 
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    os.environ["DATABASE_URL"] = config.database_url  # this process and its children
     signal.signal(signal.SIGTERM, _on_sigterm)
-    random.seed(config.seed)
-    started = datetime.now(UTC)
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
     machine = machine_info()
+    report: dict[str, Any] = {
+        "date": started_at.date().isoformat(),
+        "scale": {
+            "preset": config.scale_name,
+            "customers": config.customers,
+            "events": config.events,
+        },
+        "code": code_version(),
+        "server": {"command": "loxodon serve (uvicorn)", "workers": config.workers},
+    }
+    failed = False
     try:
-        info, loader_rss = load_in_child(config)
-        results = measure(config, info)
-        results["identity"] = measure_identity(config)
-        results["knowledge"] = measure_knowledge(config)
+        backends, skipped = choose_backends(config)
+        report["databases"] = backends
+        report.update(skipped)
+        for backend in backends:
+            try:
+                if backend == "postgresql":
+                    report["postgresql"] = run_postgres(config)
+                else:
+                    report["sqlite"] = run_backend(replace(config, backend="sqlite"))
+            except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
+                if isinstance(exc, FixtureError):
+                    raise
+                log(f"{backend} failed: {exc}")
+                report[backend] = {"error": str(exc)}
+                failed = True
+        report["identity_linkage"] = measure_linkage(config)
     except FixtureError as exc:
         log(str(exc))
         return 2
-    except (subprocess.CalledProcessError, RuntimeError) as exc:
+    except subprocess.CalledProcessError as exc:
         log(f"failed: {exc}")
         return 1
     except KeyboardInterrupt:
         log("interrupted")
         return 130
-    results["peak_rss_mb"]["loader"] = loader_rss
     machine["loadavg_1m_end"] = round(os.getloadavg()[0], 2)  # shared machine: how noisy
-    report = {
-        "date": started.date().isoformat(),
-        "scale": scale_report(config, info),
-        "database": "sqlite",
-        "code": code_version(),
-        "server": {"command": "loxodon serve (uvicorn)", "workers": config.workers},
-        **results,
-        "load_seconds": round(info.load_seconds, 1),
-        "machine": machine,
-    }
+    report["wall_seconds"] = round(time.perf_counter() - started, 1)
+    report["machine"] = machine
     print(json.dumps(report, indent=2))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
