@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import gevent
-from locust import between, events, task
+from locust import between, events
 from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
 from locust.runners import Runner
@@ -81,6 +81,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
+        # The same, for requests made once every agent has been started (the steady state).
+        self.steady: dict[str, list[float]] = defaultdict(list)
+        self.steady_failures: dict[str, int] = defaultdict(int)
+        self.spawned_at: float | None = None
         self.failures: dict[str, int] = defaultdict(int)
         self.failure_examples: dict[str, str] = {}
         self.counters: dict[str, int] = defaultdict(int)
@@ -93,9 +97,14 @@ class Recorder:
     def request(self, name: str, response_time: float, exception: Any) -> None:
         self.total += 1
         self.latencies[name].append(response_time)
+        steady = self.spawned_at is not None
+        if steady:
+            self.steady[name].append(response_time)
         if exception is not None:
             self.failures[name] += 1
             self.failure_examples.setdefault(name, str(exception)[:300])
+            if steady:
+                self.steady_failures[name] += 1
         if MAX_REQUESTS and self.total == MAX_REQUESTS and self.runner is not None:
             self.stopped_by = "max_requests"
             gevent.spawn(self.runner.quit)  # not from inside this user's own greenlet
@@ -104,6 +113,9 @@ class Recorder:
         out = {
             "latencies_ms": self.latencies,
             "failures": self.failures,
+            "steady_latencies_ms": self.steady,
+            "steady_failures": self.steady_failures,
+            "spawned_at": self.spawned_at,
             "failure_examples": self.failure_examples,
             "counters": self.counters,
             "requests": self.total,
@@ -144,6 +156,11 @@ def on_test_start(**kwargs: Any) -> None:
     RECORDER.started = time.time()
 
 
+@events.spawning_complete.add_listener
+def on_spawning_complete(user_count: int, **kwargs: Any) -> None:
+    RECORDER.spawned_at = time.time()
+
+
 @events.test_stop.add_listener
 def on_test_stop(**kwargs: Any) -> None:
     RECORDER.ended = time.time()
@@ -154,6 +171,21 @@ def on_quitting(**kwargs: Any) -> None:
     path = os.environ.get("LOAD_RESULT")
     if path:
         RECORDER.write(path)
+
+
+# How often an agent does each thing (locust picks the next action by these weights);
+# LOAD_WEIGHTS="queues=3,search=3,customer=4,case=3,note=1" overrides them.
+WEIGHTS = {"queues": 3, "search": 3, "customer": 4, "case": 3, "note": 1}
+
+
+def _weighted(actions: dict[str, Any]) -> dict[Any, int]:
+    weights = dict(WEIGHTS)
+    for item in filter(None, os.environ.get("LOAD_WEIGHTS", "").split(",")):
+        name, _, value = item.partition("=")
+        if name.strip() not in actions:
+            raise SystemExit(f"LOAD_WEIGHTS: unknown action {name!r}; use {', '.join(actions)}")
+        weights[name.strip()] = int(value)
+    return {actions[name]: w for name, w in weights.items() if w > 0}
 
 
 class DeskAgent(FastHttpUser):
@@ -260,12 +292,10 @@ class DeskAgent(FastHttpUser):
 
     # --- what an agent does ---
 
-    @task(3)
     def queues(self) -> None:
         queue = self.rng.choice(QUEUES)
         self.page(f"/desk/?queue={queue}", "queues")
 
-    @task(3)
     def search_and_open(self) -> None:
         term = self.rng.choice(SAMPLE["search_terms"])
         text = self.page(f"/desk/search?q={quote(term)}", "search")
@@ -277,7 +307,6 @@ class DeskAgent(FastHttpUser):
         else:
             RECORDER.counters["search_without_customer"] += 1
 
-    @task(4)
     def customer(self) -> None:
         if SAMPLE["heavy_customers"] and self.rng.random() < HEAVY_SHARE:
             customer = self.rng.choice(SAMPLE["heavy_customers"])
@@ -294,11 +323,9 @@ class DeskAgent(FastHttpUser):
                 self.fragment(panel, "case: knowledge panel (htmx)", path)
         return text
 
-    @task(3)
     def case(self) -> None:
         self.open_case(self.rng.choice(SAMPLE["cases"]))
 
-    @task(1)
     def add_note(self) -> None:
         case = self.rng.choice(SAMPLE["open_cases"])
         text = self.open_case(case)
@@ -347,6 +374,16 @@ class DeskAgent(FastHttpUser):
             RECORDER.counters["notes_added"] += 1
         else:
             RECORDER.counters["notes_refused"] += 1
+
+    tasks = _weighted(
+        {
+            "queues": queues,
+            "search": search_and_open,
+            "customer": customer,
+            "case": case,
+            "note": add_note,
+        }
+    )
 
 
 def _urlencode(fields: dict[str, str]) -> str:

@@ -50,6 +50,7 @@ LOCUSTFILE = LOAD_DIR / "locustfile.py"
 DEFAULT_WORK_DIR = VAR_DIR / "load"
 SIGN_IN_PAGES = ("sign in: form", "sign in: post")
 WORKER_STOP_TIMEOUT_S = 15.0
+VENV_UNAVAILABLE = 3  # exit code: locust's venv cannot be installed (the smoke test skips)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class LoadConfig:
     think_min: float
     think_max: float
     heavy_share: float
+    weights: str
     stop_timeout: int
     host: str
     fixture: Fixture
@@ -120,6 +122,12 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
     p.add_argument(
         "--heavy-share", type=float, default=0.1, help="share of customer pages for heavy ones"
     )
+    p.add_argument(
+        "--weights",
+        default="",
+        help="how often an agent does each action, e.g. queues=3,search=3,customer=4,case=3,"
+        "note=1 (the default)",
+    )
     p.add_argument("--stop-timeout", type=int, default=10, help="seconds to let tasks finish")
     p.add_argument("--host", type=_loopback, default=HOST, help="loopback only")
     p.add_argument("--customers", type=_positive, default=10_000, help="demo customers")
@@ -149,6 +157,7 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         think_min=a.think_min,
         think_max=a.think_max,
         heavy_share=a.heavy_share,
+        weights=a.weights,
         stop_timeout=a.stop_timeout,
         host=a.host,
         fixture=Fixture(
@@ -279,6 +288,7 @@ def run_locust(
         LOAD_THINK_MIN=str(config.think_min),
         LOAD_THINK_MAX=str(config.think_max),
         LOAD_HEAVY_SHARE=str(config.heavy_share),
+        LOAD_WEIGHTS=config.weights,
         LOAD_RESULT=str(result),
     )
     for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"):
@@ -334,26 +344,43 @@ def page_report(latencies_ms: list[float], failures: int, wall_s: float) -> dict
     return out
 
 
-def build_report(agents: dict[str, Any]) -> dict[str, Any]:
-    wall = float(agents["ended"]) - float(agents["started"])
-    latencies: dict[str, list[float]] = agents["latencies_ms"]
-    failures: dict[str, int] = agents["failures"]
-    pages = {
-        name: page_report(values, int(failures.get(name, 0)), wall)
-        for name, values in sorted(latencies.items())
-    }
+def _pages(
+    latencies: dict[str, list[float]], failures: dict[str, int], wall: float
+) -> dict[str, Any]:
+    """Per page, all pages, and all pages but the sign-in (which hashes a password)."""
     every = [x for values in latencies.values() for x in values]
     browsing = [x for name, v in latencies.items() if name not in SIGN_IN_PAGES for x in v]
     browsing_failures = sum(n for name, n in failures.items() if name not in SIGN_IN_PAGES)
     return {
-        "wall_seconds": round(wall, 1),
-        "stopped_by": agents["stopped_by"],
-        "pages": pages,
+        "pages": {
+            name: page_report(values, int(failures.get(name, 0)), wall)
+            for name, values in sorted(latencies.items())
+        },
         "total": page_report(every, sum(failures.values()), wall),
         "total_without_sign_in": page_report(browsing, browsing_failures, wall),
-        "counters": agents["counters"],
-        "failure_examples": agents["failure_examples"],
     }
+
+
+def build_report(agents: dict[str, Any]) -> dict[str, Any]:
+    """The whole run (ramp-up included), then the steady state: requests that completed once
+    every agent had been started."""
+    ended, started = float(agents["ended"]), float(agents["started"])
+    report: dict[str, Any] = {
+        "wall_seconds": round(ended - started, 1),
+        "stopped_by": agents["stopped_by"],
+        **_pages(agents["latencies_ms"], agents["failures"], ended - started),
+    }
+    spawned_at = agents.get("spawned_at")
+    if spawned_at:
+        window = ended - float(spawned_at)
+        report["steady_state"] = {
+            "after_spawn_seconds": round(float(spawned_at) - started, 1),
+            "wall_seconds": round(window, 1),
+            **_pages(agents["steady_latencies_ms"], agents["steady_failures"], window),
+        }
+    report["counters"] = agents["counters"]
+    report["failure_examples"] = agents["failure_examples"]
+    return report
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -438,6 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     try:
         locust = ensure_locust_venv(config.venv)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        log(f"cannot install locust into {config.venv} (no package index?): {exc}")
+        return VENV_UNAVAILABLE
+    try:
         results = measure(config, locust)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as exc:
         log(f"failed: {exc}")
@@ -452,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": config.duration,
         "spawn_rate": config.spawn_rate,
         "think_time_s": [config.think_min, config.think_max],
+        "weights": config.weights or "default (queues=3,search=3,customer=4,case=3,note=1)",
         "max_requests": config.max_requests,
         "server": {
             "command": "loxodon serve (uvicorn) + loxodon db_worker",
