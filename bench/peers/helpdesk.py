@@ -54,7 +54,7 @@ from bench.peers.dataset import PROBLEMS, Fixture, PeerData
 from bench.server import HOST, Server, free_port, process_tree, vm_hwm_mb
 
 PEER_DIR = VAR_DIR / "peers"
-VENV = PEER_DIR / "venv"
+VENV = PEER_DIR / "venv"  # --venv overrides it
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements-helpdesk.txt"
 HD_USER = "bench-agent"
 READY_TIMEOUT_S = 90.0
@@ -581,6 +581,7 @@ def _scales(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VENV
     p = argparse.ArgumentParser(
         prog="python -m bench.peers.helpdesk", description=__doc__.split("\n")[0]
     )
@@ -589,7 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--histories", type=int, default=100, help="timed customers per system")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--save-dir", type=Path, help="also write DIR/peers-<tickets>.json")
+    p.add_argument("--venv", type=Path, default=VENV, help=f"the peer's virtualenv ({VENV})")
     a = p.parse_args(argv)
+    VENV = a.venv.expanduser().resolve()
     signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(SystemExit(128 + s)))
     started = datetime.now(UTC)
     machine = machine_info()
