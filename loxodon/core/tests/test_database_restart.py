@@ -9,26 +9,23 @@ threads posting events with idempotency keys, and `pg_ctl restart -m fast` in th
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from loxodon.core.testing import free_port
+from loxodon.core.tests.processes import (
+    Cluster,
+    pg_cluster,
+    production_env,
+    run_loxodon,
+    serve,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,140 +35,31 @@ RESTART_AT = 3.0
 SOURCE = "restart-test"
 
 
-def _pg_bin() -> Path | None:
-    root = Path("/usr/lib/postgresql")
-    versions = sorted(root.iterdir(), key=lambda p: p.name) if root.is_dir() else []
-    for version in reversed(versions):
-        if (version / "bin" / "initdb").exists():
-            return version / "bin"
-    return None
-
-
-def _as_postgres() -> list[str] | None:
-    """How to run a command as the `postgres` user (as .ci/run does), or None if we cannot."""
-    if os.geteuid() == 0 and shutil.which("runuser"):
-        return [str(shutil.which("runuser")), "-u", "postgres", "--"]
-    sudo = shutil.which("sudo")
-    if sudo:
-        probe = subprocess.run(
-            [sudo, "-n", "-u", "postgres", "/bin/true"], capture_output=True, check=False
-        )
-        if probe.returncode == 0:
-            return [sudo, "-n", "-u", "postgres"]
-    return None
-
-
-@dataclass
-class Cluster:
-    bin: Path
-    data: Path
-    port: int
-    runas: list[str]
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/loxodon"
-
-    def ctl(self, *args: str) -> None:
-        subprocess.run(
-            [*self.runas, str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", *args],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-
-
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    pg_bin, runas = _pg_bin(), _as_postgres()
-    if pg_bin is None:
-        pytest.skip("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin")
-    if runas is None:
-        pytest.skip("cannot run commands as the postgres user (need root or sudo -u postgres)")
-    data = Path(tempfile.mkdtemp(prefix="loxodon-restart-pg-"))
-    shutil.chown(data, "postgres", "postgres")
-    port = free_port()
-    found = Cluster(pg_bin, data, port, runas)
-    subprocess.run(
-        [*runas, str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    found.ctl("-l", str(data / "server.log"), "-o", options, "start")
-    try:
-        with psycopg.connect(
-            f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE loxodon")
+    with pg_cluster() as found:
         yield found
-    finally:
-        try:
-            found.ctl("-m", "immediate", "stop")
-        finally:
-            shutil.rmtree(data, ignore_errors=True)
-
-
-def _loxodon() -> str:
-    return shutil.which("loxodon") or str(Path(sys.executable).parent / "loxodon")
-
-
-def _env(cluster: Cluster, tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": cluster.url,
-        "DJANGO_SETTINGS_MODULE": "loxodon.settings",
-        "LOXODON_DEBUG": "0",
-        "LOXODON_SSL_REDIRECT": "0",  # plain HTTP on 127.0.0.1 (TLS ends at the proxy)
-        "LOXODON_SECRET_KEY": "restart-test-" + uuid.uuid4().hex,
-        "LOXODON_VAR_DIR": str(tmp_path / "var"),
-        "LOXODON_CONN_MAX_AGE": "600",  # persistent connections: the restart breaks them
-    }
 
 
 def _setup(env: dict[str, str]) -> str:
     """Migrate and create a member of staff with an API token; returns the token."""
-    subprocess.run([_loxodon(), "migrate", "--noinput"], env=env, check=True, capture_output=True)
+    run_loxodon(env, "migrate", "--noinput")
     script = (
         "from loxodon.org.services import create_site, create_staff, create_api_token\n"
         "site = create_site(code='lon', name='London')\n"
         "create_staff(username='ann', password='x-very-long-password-1', site=site)\n"
         "print(create_api_token(username='ann'))\n"
     )
-    out = subprocess.run(
-        [_loxodon(), "shell", "-c", script], env=env, check=True, capture_output=True, text=True
-    )
-    return out.stdout.strip().splitlines()[-1]
+    return run_loxodon(env, "shell", "-c", script).strip().splitlines()[-1]
 
 
 @pytest.fixture
 def server(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    env = _env(cluster, tmp_path)
+    # persistent connections, as in production: the restart breaks them
+    env = production_env(cluster.url, tmp_path / "var", LOXODON_CONN_MAX_AGE="600")
     token = _setup(env)
-    port = free_port()
-    proc = subprocess.Popen(
-        [_loxodon(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115 (closed with the process)
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("loxodon serve did not start: " + (tmp_path / "serve.log").read_text())
-            time.sleep(0.1)
-    yield url, token
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(env, tmp_path / "serve.log") as url:
+        yield url, token
 
 
 def _event(external_id: str) -> dict[str, object]:
