@@ -68,7 +68,9 @@ def _page_query(
         qs = qs.filter(internal=False)
     if cursor:
         at, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+        # `occurred_at <= at` on its own gives both databases a range to seek to in the index;
+        # the OR alone made SQLite walk the customer's newest events down to the cursor.
+        qs = qs.filter(occurred_at__lte=at).filter(Q(occurred_at__lt=at) | Q(id__lt=pk))
     return qs.select_related("site", "actor").order_by("-occurred_at", "-id")
 
 
