@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--procs", type=_procs, default=[1, 2, 4, 8], help="e.g. 1,2,4,8")
-    p.add_argument("--variants", default="http,service", help="http,service (either or both)")
+    p.add_argument(
+        "--variants", default="http,service", help="http,service,view (view: 360-view reads)"
+    )
     p.add_argument("--duration", type=float, default=20.0, help="seconds per ingest step")
     p.add_argument("--rounds", type=int, default=1, help="repeat the whole ingest sweep")
     p.add_argument("--batch-size", type=int, default=1000)

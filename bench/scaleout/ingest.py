@@ -109,7 +109,31 @@ def _http_client(job: dict[str, Any], ready: Any, go: MpEvent, deadline: Any, re
             if r.status_code != 201 or r.json().get("created") != job["size"]:
                 results.put({"error": f"HTTP {r.status_code} {r.text[:200]}"})
                 return
-    results.put(_report(latencies, job["size"], _cpu() - cpu0))
+    results.put(_report(latencies, job["size"], _cpu() - cpu0, max(0, b + 1 - len(bodies))))
+
+
+def _view_client(job: dict[str, Any], ready: Any, go: MpEvent, deadline: Any, results: Any) -> None:
+    """The read side for comparison: GET /api/v1/customers/{id}/view (the 360 view) in a loop,
+    one request counted as one "event"."""
+    headers = {"Authorization": f"Bearer {job['token']}"}
+    customers = job["customers"]
+    with httpx.Client(base_url=job["base_url"], headers=headers, timeout=300.0) as client:
+        for c in customers[-20:]:
+            client.get(f"/api/v1/customers/{c}/view").raise_for_status()
+        ready.put(job["index"])
+        go.wait()
+        cpu0 = _cpu()
+        latencies: list[float] = []
+        n = 0
+        while time.time() < deadline.value:
+            t0 = time.perf_counter()
+            r = client.get(f"/api/v1/customers/{customers[n % len(customers)]}/view")
+            latencies.append(time.perf_counter() - t0)
+            n += 1
+            if r.status_code != 200:
+                results.put({"error": f"HTTP {r.status_code} {r.text[:200]}"})
+                return
+    results.put(_report(latencies, 1, _cpu() - cpu0, 0))
 
 
 def _late_body(job: dict[str, Any], run: str, b: int) -> bytes:
@@ -160,7 +184,7 @@ def _service_worker(
         if sum(1 for r in stored if r.created) != job["size"]:
             results.put({"error": "a batch did not store every event"})
             return
-    results.put(_report(latencies, job["size"], _cpu() - cpu0))
+    results.put(_report(latencies, job["size"], _cpu() - cpu0, max(0, b + 1 - len(batches))))
 
 
 def _cpu() -> float:
@@ -168,9 +192,9 @@ def _cpu() -> float:
     return t.user + t.system
 
 
-def _report(latencies: list[float], size: int, cpu_s: float) -> dict[str, Any]:
+def _report(latencies: list[float], size: int, cpu_s: float, late: int) -> dict[str, Any]:
     return {"latencies": latencies, "events": len(latencies) * size, "finished": time.time(),
-            "cpu_s": cpu_s}  # fmt: skip
+            "cpu_s": cpu_s, "built_late": late}  # fmt: skip
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -256,16 +280,16 @@ def run_step(
     ready, results = ctx.Queue(), ctx.Queue()
     go = ctx.Event()
     deadline = ctx.Value("d", 0.0)
-    server = Server(env, procs) if variant == "http" else None
+    server = Server(env, procs) if variant in ("http", "view") else None
     pm = observe.postmaster_pid(url)
-    target = _http_client if variant == "http" else _service_worker
+    target = {"http": _http_client, "view": _view_client, "service": _service_worker}[variant]
     share = max(1, len(customers) // procs)
-    prebuilt = int(duration * 6 / procs) + 3
+    prebuilt = int(duration * 3 / procs) + 3  # ~3,000 events/s in all; later ones are built late
     jobs = [
         {
             "index": i,
             "customers": customers[i * share : (i + 1) * share],
-            "size": size,
+            "size": 1 if variant == "view" else size,
             "prebuilt": prebuilt,
             "token": token,
             "base_url": server.base_url if server else "",
@@ -318,7 +342,7 @@ def run_step(
     cpu = {
         "server_processes": round((srv1 - srv0) / wall, 2),
         "postgres_processes": round((pg1 - pg0) / wall, 2),
-        ("client_processes" if variant == "http" else "ingest_worker_processes"): round(
+        ("ingest_worker_processes" if variant == "service" else "client_processes"): round(
             clients_cpu / wall, 2
         ),
         "whole_machine_busy": round(cores, 2),
@@ -327,7 +351,7 @@ def run_step(
     per_1000 = {
         "server_cpu_ms": round(1e6 * (srv1 - srv0) / events, 1),
         "postgres_cpu_ms": round(1e6 * (pg1 - pg0) / events, 1),
-        ("client_cpu_ms" if variant == "http" else "worker_cpu_ms"): round(
+        ("worker_cpu_ms" if variant == "service" else "client_cpu_ms"): round(
             1e6 * clients_cpu / events, 1
         ),
     }
@@ -341,6 +365,7 @@ def run_step(
         "batch_p50_ms": round(1000 * statistics.median(latencies), 1),
         "batch_p95_ms": round(1000 * _quantile(latencies, 0.95), 1),
         "batch_max_ms": round(1000 * latencies[-1], 1),
+        "batches_built_during_run": sum(r["built_late"] for r in reports),
         "cpu_cores_used": cpu,
         "cpu_per_1000_events": per_1000,
         "wal_bytes_per_event": round(d["lsn_bytes"] / events),
@@ -374,7 +399,7 @@ def run(
     rounds: int,
 ) -> list[dict[str, Any]]:
     env = server_env(url)
-    token = create_token(env) if "http" in variants else ""
+    token = create_token(env) if {"http", "view"} & set(variants) else ""
     steps = []
     for r in range(rounds):
         for p in procs:

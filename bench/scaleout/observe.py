@@ -74,12 +74,12 @@ def loadavg() -> list[float]:
 
 def postmaster_pid(url: str) -> int | None:
     """The local server's postmaster (the parent of our backend), or None if not local."""
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url) as conn:  # read while the backend is alive
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        return parent_pid(int(row[0])) if row else None
-    except OSError:
-        return None
+        try:
+            return parent_pid(int(row[0])) if row else None
+        except OSError:
+            return None
 
 
 WAIT_SQL = """

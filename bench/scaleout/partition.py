@@ -172,8 +172,8 @@ def _explain(cur: psycopg.Cursor[Any], sql: str, params: list[Any]) -> dict[str,
         "execution_ms": float(execution.split(":")[1].split()[0]) if execution else None,
         "plan": [ln for ln in lines if "Buffers:" not in ln][:14],
         "shared_buffers_hit_read": next((ln.strip() for ln in lines if "Buffers:" in ln), ""),
-        "seq_scan": any("Seq Scan" in ln for ln in lines),
-        "sort": any(ln.strip().startswith("-> Sort") or " Sort " in ln for ln in lines),
+        "event_seq_scan": any("Seq Scan on scaleout_event" in ln for ln in lines),
+        "sort": any(ln.strip().lstrip("->").strip().startswith("Sort  ") for ln in lines),
     }
 
 
