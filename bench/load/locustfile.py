@@ -12,6 +12,8 @@ process. Inputs come from the environment (set by `python -m bench.load`):
 
 - LOAD_SAMPLE: JSON file with agent usernames, customer/case ids and search terms;
 - LOAD_PASSWORD: the agents' password (not on a command line);
+- LOAD_USERS, LOAD_STEADY_SECONDS: once this many agents have signed in, keep going for this
+  long, then stop (locust's --run-time is only the ceiling);
 - LOAD_MAX_REQUESTS: stop the whole run after this many requests (0: no cap);
 - LOAD_THINK_MIN / LOAD_THINK_MAX: think time between actions, seconds;
 - LOAD_RESULT: where to write the exact latencies and counters when the run ends.
@@ -38,6 +40,7 @@ import gevent
 from locust import between, events
 from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import Runner
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken"\s+value="([^"]+)"')
@@ -73,6 +76,8 @@ SAMPLE = _load_sample()
 PASSWORD = os.environ.get("LOAD_PASSWORD", "")
 MAX_REQUESTS = _env_int("LOAD_MAX_REQUESTS", 0)
 HEAVY_SHARE = _env_float("LOAD_HEAVY_SHARE", 0.1)
+USERS = _env_int("LOAD_USERS", 0)  # the steady state starts once this many have signed in
+STEADY_SECONDS = _env_float("LOAD_STEADY_SECONDS", 0)  # then lasts this long (0: until -t)
 AGENT_NUMBERS = itertools.count()
 
 
@@ -81,15 +86,15 @@ class Recorder:
 
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
-        # The same, for requests made once every agent has been started (the steady state).
+        # The same, for requests that completed once every agent had signed in (steady state).
         self.steady: dict[str, list[float]] = defaultdict(list)
         self.steady_failures: dict[str, int] = defaultdict(int)
-        self.spawned_at: float | None = None
+        self.steady_from: float | None = None
         self.failures: dict[str, int] = defaultdict(int)
         self.failure_examples: dict[str, str] = {}
         self.counters: dict[str, int] = defaultdict(int)
         self.total = 0
-        self.stopped_by = "time"
+        self.stopped_by = "time_limit"  # locust's --run-time, unless something else stops it
         self.started = time.time()
         self.ended: float | None = None
         self.runner: Runner | None = None
@@ -97,7 +102,7 @@ class Recorder:
     def request(self, name: str, response_time: float, exception: Any) -> None:
         self.total += 1
         self.latencies[name].append(response_time)
-        steady = self.spawned_at is not None
+        steady = self.steady_from is not None
         if steady:
             self.steady[name].append(response_time)
         if exception is not None:
@@ -105,9 +110,25 @@ class Recorder:
             self.failure_examples.setdefault(name, str(exception)[:300])
             if steady:
                 self.steady_failures[name] += 1
-        if MAX_REQUESTS and self.total == MAX_REQUESTS and self.runner is not None:
-            self.stopped_by = "max_requests"
-            gevent.spawn(self.runner.quit)  # not from inside this user's own greenlet
+        if MAX_REQUESTS and self.total == MAX_REQUESTS:
+            self.stop("max_requests")
+
+    def stop(self, why: str) -> None:
+        if self.runner is None or self.stopped_by != "time_limit":
+            return
+        self.stopped_by = why
+        gevent.spawn(self.runner.quit)  # not from inside a user's own greenlet
+
+    def start_steady_state(self) -> None:
+        """Every agent is at work: measure the steady state for STEADY_SECONDS, then stop."""
+        self.steady_from = time.time()
+        if STEADY_SECONDS > 0:
+            gevent.spawn_later(STEADY_SECONDS, self.stop, "duration")
+
+    def check_stopped(self) -> None:
+        """No new request once the run is stopping (only those in flight still finish)."""
+        if self.stopped_by != "time_limit":
+            raise StopUser()
 
     def write(self, path: str) -> None:
         out = {
@@ -115,7 +136,7 @@ class Recorder:
             "failures": self.failures,
             "steady_latencies_ms": self.steady,
             "steady_failures": self.steady_failures,
-            "spawned_at": self.spawned_at,
+            "steady_from": self.steady_from,
             "failure_examples": self.failure_examples,
             "counters": self.counters,
             "requests": self.total,
@@ -158,7 +179,8 @@ def on_test_start(**kwargs: Any) -> None:
 
 @events.spawning_complete.add_listener
 def on_spawning_complete(user_count: int, **kwargs: Any) -> None:
-    RECORDER.spawned_at = time.time()
+    if not USERS:
+        RECORDER.start_steady_state()
 
 
 @events.test_stop.add_listener
@@ -218,6 +240,7 @@ class DeskAgent(FastHttpUser):
     def page(self, path: str, name: str, expect: tuple[str, ...] = ()) -> str | None:
         """GET a whole desk page; anything but a 200 HTML page ending in </html> (and holding
         one of `expect`, if given) fails. A signed-out agent lands on the sign-in form."""
+        RECORDER.check_stopped()
         with self.client.get(path, name=name, catch_response=True) as r:
             self._cookies_for_loopback()
             text = r.text or ""
@@ -240,6 +263,7 @@ class DeskAgent(FastHttpUser):
     def fragment(self, path: str, name: str, referer: str) -> None:
         """An htmx request the page makes on load (HX-Request: true, a partial back)."""
         headers = {"HX-Request": "true", "HX-Current-URL": self._origin() + referer}
+        RECORDER.check_stopped()
         with self.client.get(path, name=name, headers=headers, catch_response=True) as r:
             self._cookies_for_loopback()
             if r.status_code != 200:
@@ -248,6 +272,7 @@ class DeskAgent(FastHttpUser):
                 r.success()
 
     def sign_in(self) -> None:
+        RECORDER.check_stopped()
         with self.client.get("/desk/login/", name="sign in: form", catch_response=True) as r:
             self._cookies_for_loopback()
             found = CSRF_FIELD.search(r.text or "")
@@ -257,6 +282,7 @@ class DeskAgent(FastHttpUser):
                 return
             r.success()
         origin = self._origin()
+        RECORDER.check_stopped()
         form = {
             "username": self.username,
             "password": PASSWORD,
@@ -283,6 +309,8 @@ class DeskAgent(FastHttpUser):
                 return
             r.success()
         RECORDER.counters["signed_in"] += 1
+        if USERS and RECORDER.counters["signed_in"] == USERS:
+            RECORDER.start_steady_state()
         self.page("/desk/", "queues")  # where the redirect lands
 
     def _give_up(self, why: str) -> None:
@@ -344,6 +372,7 @@ class DeskAgent(FastHttpUser):
         }
         origin = self._origin()
         case_path = f"/desk/cases/{case}/"
+        RECORDER.check_stopped()
         with self.client.post(
             form.group(1),
             data=_urlencode(fields),

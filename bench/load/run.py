@@ -30,7 +30,7 @@ from types import FrameType
 from typing import Any, cast
 
 from bench.config import PROJECT_DIR, VAR_DIR, BenchConfig, loxodon_command
-from bench.load.cluster import running_cluster
+from bench.load.cluster import LoadCluster, running_cluster
 from bench.load.prepare import (
     HEAVY_EXTRA_EVENTS,
     Fixture,
@@ -64,6 +64,7 @@ class LoadConfig:
     think_min: float
     think_max: float
     heavy_share: float
+    sign_in_limit: int
     weights: str
     stop_timeout: int
     host: str
@@ -105,8 +106,25 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         "db_worker` on loopback. Prints one JSON object on stdout.",
     )
     p.add_argument("--users", type=_positive, default=200, help="simulated agents (accounts)")
-    p.add_argument("--duration", type=_positive, default=120, help="seconds of load")
-    p.add_argument("--spawn-rate", type=float, default=10.0, help="agents started per second")
+    p.add_argument(
+        "--duration",
+        type=_positive,
+        default=120,
+        help="seconds of load once every agent has signed in (the sign-ins come first)",
+    )
+    p.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=2.0,
+        help="agents started (signing in) per second; a sign-in hashes the password, ~0.33 s "
+        "of CPU with Django's PBKDF2",
+    )
+    p.add_argument(
+        "--sign-in-limit",
+        type=_positive,
+        help="seconds allowed for every agent to start and sign in before the load ends anyway "
+        "(default: users / spawn rate + 180)",
+    )
     p.add_argument(
         "--workers", type=_positive, help="uvicorn workers (default: 1 on SQLite, 2 on PostgreSQL)"
     )
@@ -157,6 +175,7 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         think_min=a.think_min,
         think_max=a.think_max,
         heavy_share=a.heavy_share,
+        sign_in_limit=a.sign_in_limit or int(a.users / a.spawn_rate) + 180,
         weights=a.weights,
         stop_timeout=a.stop_timeout,
         host=a.host,
@@ -206,8 +225,9 @@ def _base_name(config: LoadConfig) -> str:
 
 
 @contextmanager
-def database(config: LoadConfig) -> Iterator[tuple[str, Path]]:
-    """(DATABASE_URL, sample file) of a prepared database; a PostgreSQL cluster stops at exit."""
+def database(config: LoadConfig) -> Iterator[tuple[str, Path, LoadCluster | None]]:
+    """(DATABASE_URL, sample file, cluster) of a prepared database; the PostgreSQL cluster
+    stops at exit."""
     config.work_dir.mkdir(parents=True, exist_ok=True)
     base = config.work_dir / _base_name(config)
     marker, sample = base.with_suffix(".prepared.json"), base.with_suffix(".sample.json")
@@ -218,14 +238,14 @@ def database(config: LoadConfig) -> Iterator[tuple[str, Path]]:
             for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), marker):
                 path.unlink(missing_ok=True)
             prepare(url, config.fixture, marker, sample)
-        yield url, sample
+        yield url, sample, None
         return
     with running_cluster(base.with_suffix(".pgdata")) as cluster:
         if config.fresh or not prepared(marker, sample, config.fixture, cluster.url):
             marker.unlink(missing_ok=True)
             cluster.recreate_database()
             prepare(cluster.url, config.fixture, marker, sample)
-        yield cluster.url, sample
+        yield cluster.url, sample, cluster
 
 
 # --- the production processes ---
@@ -289,6 +309,8 @@ def run_locust(
         LOAD_THINK_MAX=str(config.think_max),
         LOAD_HEAVY_SHARE=str(config.heavy_share),
         LOAD_WEIGHTS=config.weights,
+        LOAD_USERS=str(config.users),
+        LOAD_STEADY_SECONDS=str(config.duration),
         LOAD_RESULT=str(result),
     )
     for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"):
@@ -302,8 +324,8 @@ def run_locust(
         str(config.users),
         "--spawn-rate",
         str(config.spawn_rate),
-        "--run-time",
-        f"{config.duration}s",
+        "--run-time",  # the ceiling; the locustfile stops `duration` s after the sign-ins
+        f"{config.duration + config.sign_in_limit}s",
         "--stop-timeout",
         str(config.stop_timeout),
         "--host",
@@ -317,10 +339,11 @@ def run_locust(
         "WARNING",
     ]
     log(
-        f"locust: {config.users} agents, spawn {config.spawn_rate}/s, {config.duration} s, "
+        f"locust: {config.users} agents, spawn {config.spawn_rate}/s, {config.duration} s "
+        f"after the sign-ins (at most {config.sign_in_limit} s for them), "
         f"at most {config.max_requests} requests, against {base_url}"
     )
-    limit = config.duration + config.users / config.spawn_rate + config.stop_timeout + 120
+    limit = config.duration + config.sign_in_limit + config.stop_timeout + 120
     done = subprocess.run(
         cmd, env=env, stdout=sys.stderr, stderr=sys.stderr, timeout=limit, cwd=out_dir
     )
@@ -362,19 +385,19 @@ def _pages(
 
 
 def build_report(agents: dict[str, Any]) -> dict[str, Any]:
-    """The whole run (ramp-up included), then the steady state: requests that completed once
-    every agent had been started."""
+    """The whole run (ramp-up and sign-ins included), then the steady state: requests that
+    completed once every agent had signed in."""
     ended, started = float(agents["ended"]), float(agents["started"])
     report: dict[str, Any] = {
         "wall_seconds": round(ended - started, 1),
         "stopped_by": agents["stopped_by"],
         **_pages(agents["latencies_ms"], agents["failures"], ended - started),
     }
-    spawned_at = agents.get("spawned_at")
-    if spawned_at:
-        window = ended - float(spawned_at)
+    steady_from = agents.get("steady_from")
+    if steady_from:
+        window = ended - float(steady_from)
         report["steady_state"] = {
-            "after_spawn_seconds": round(float(spawned_at) - started, 1),
+            "starts_after_seconds": round(float(steady_from) - started, 1),
             "wall_seconds": round(window, 1),
             **_pages(agents["steady_latencies_ms"], agents["steady_failures"], window),
         }
@@ -388,7 +411,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def measure(config: LoadConfig, locust: Path) -> dict[str, Any]:
-    with database(config) as (url, sample_path):
+    with database(config) as (url, sample_path, cluster):
         sample = read_sample(sample_path)
         password = secrets.token_urlsafe(24)
         set_agent_password(url, password)
@@ -421,6 +444,8 @@ def measure(config: LoadConfig, locust: Path) -> dict[str, Any]:
                 ),
                 "server_max": round(server.peak_rss_mb(), 1),
                 "db_worker": round(worker.peak_rss_mb(), 1),
+                # Counts the shared buffers a backend touched: overstates private memory.
+                "postgresql_max": cluster.peak_rss_mb() if cluster else None,
                 "locust_and_other_children": round(children_after.ru_maxrss / 1024, 1),
             }
             worker_alive = worker.alive()
@@ -481,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         "database": config.database,
         "users": config.users,
         "duration_s": config.duration,
+        "sign_in_limit_s": config.sign_in_limit,
         "spawn_rate": config.spawn_rate,
         "think_time_s": [config.think_min, config.think_max],
         "weights": config.weights or "default (queues=3,search=3,customer=4,case=3,note=1)",
