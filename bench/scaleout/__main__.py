@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-partition", action="store_true")
     p.add_argument("--partition-rounds", type=int, default=30, help="ingest batches per variant")
     p.add_argument("--query-customers", type=int, default=300, help="typical customers timed")
+    p.add_argument(
+        "--partition-variants",
+        default=",".join(partition.VARIANTS),
+        help=f"which copies of the event table (default: {','.join(partition.VARIANTS)})",
+    )
+    p.add_argument(
+        "--keep-tables", action="store_true", help="reuse copies built by an earlier run"
+    )
     return p
 
 
@@ -66,9 +74,9 @@ def main(argv: list[str] | None = None) -> None:
                       "wal_level", "max_wal_size", "checkpoint_timeout")
         }  # fmt: skip
     if not a.skip_partition:
-        variants = partition.VARIANTS
+        variants = tuple(a.partition_variants.split(","))
         report["partitioning"] = {
-            "tables": partition.build(a.url, variants),
+            "tables": partition.build(a.url, variants, keep=a.keep_tables),
             "queries": partition.measure_queries(
                 a.url, variants, typical[: a.query_customers], heavy, repeats=5
             ),

@@ -5,7 +5,10 @@
   when the table is distributed by customer_id);
 - `range_month`: PARTITION BY RANGE (occurred_at), one partition per month;
 - `plain_min`: like `plain` without the four secondary indexes (primary and idempotency key
-  only): the cost of index maintenance on ingest, not a design to adopt.
+  only): the cost of index maintenance on ingest, not a design to adopt;
+- `hash16_key`: `hash16` without a unique key on the events; global idempotency instead comes
+  from a side table `..._keys (source, external_id) -> (customer_id, event id)`, read and
+  written in the same transaction (the design docs/scaling.md proposes for sharding).
 
 PostgreSQL requires every unique index of a partitioned table to contain the partition key,
 so the partitioned copies have primary key (customer_id, id) or (occurred_at, id) and
@@ -42,7 +45,7 @@ COLS = (
     "id, occurred_at, recorded_at, channel, kind, internal, summary, body, payload, source, "
     "external_id, content_hash, actor_id, case_id, customer_id, site_id"
 )
-VARIANTS = ("plain", "hash16", "range_month", "plain_min")
+VARIANTS = ("plain", "hash16", "range_month", "plain_min", "hash16_key")
 SECONDARY = {
     "recent": "(customer_id, occurred_at DESC, id DESC)",
     "channel": "(customer_id, channel, occurred_at DESC, id DESC)",
@@ -65,6 +68,10 @@ REPORT_SQL = (
     "SELECT channel, count(*) FROM {table} WHERE occurred_at >= now() - interval '7 days' "
     "GROUP BY channel"
 )
+EXISTING_KEYS_SQL = (
+    "SELECT event_id, source, external_id FROM {table}_keys "
+    "WHERE source = ANY(%s) AND external_id = ANY(%s)"
+)
 EXISTING_SQL = (
     "SELECT id, source, external_id FROM {table} WHERE source = ANY(%s) AND external_id = ANY(%s)"
 )
@@ -84,9 +91,10 @@ def _ddl(variant: str, months: list[datetime]) -> list[str]:
         "content_hash varchar(64) NOT NULL, actor_id uuid, case_id uuid, "
         "customer_id uuid NOT NULL, site_id uuid"
     )
-    key = {"hash16": "customer_id, ", "range_month": "occurred_at, "}.get(variant, "")
-    stmts = [f"DROP TABLE IF EXISTS {t} CASCADE"]
-    if variant == "hash16":
+    key = {"hash16": "customer_id, ", "hash16_key": "customer_id, ", "range_month": "occurred_at, "}
+    part = key.get(variant, "")
+    stmts = [f"DROP TABLE IF EXISTS {t} CASCADE", f"DROP TABLE IF EXISTS {t}_keys"]
+    if variant.startswith("hash16"):
         stmts.append(f"CREATE TABLE {t} ({base}) PARTITION BY HASH (customer_id)")
         stmts += [
             f"CREATE TABLE {t}_p{r:02d} PARTITION OF {t} FOR VALUES WITH (MODULUS 16, "
@@ -102,10 +110,17 @@ def _ddl(variant: str, months: list[datetime]) -> list[str]:
         ]
     else:
         stmts.append(f"CREATE TABLE {t} ({base})")
-    stmts.append(f"ALTER TABLE {t} ADD PRIMARY KEY ({key}id)")
-    stmts.append(
-        f"ALTER TABLE {t} ADD UNIQUE (source, external_id{', ' + key[:-2] if key else ''})"
-    )
+    stmts.append(f"ALTER TABLE {t} ADD PRIMARY KEY ({part}id)")
+    if variant == "hash16_key":
+        stmts.append(
+            f"CREATE TABLE {t}_keys (source varchar(64) NOT NULL, external_id varchar(200) "
+            "NOT NULL, customer_id uuid NOT NULL, event_id uuid NOT NULL, "
+            "PRIMARY KEY (source, external_id))"
+        )
+    else:
+        stmts.append(
+            f"ALTER TABLE {t} ADD UNIQUE (source, external_id{', ' + part[:-2] if part else ''})"
+        )
     if variant != "plain_min":
         stmts += [f"CREATE INDEX {t}_{n} ON {t} {cols}" for n, cols in SECONDARY.items()]
     return stmts
@@ -124,32 +139,46 @@ def _months(conn: psycopg.Connection[Any]) -> list[datetime]:
     return months
 
 
-def build(url: str, variants: tuple[str, ...]) -> dict[str, Any]:
-    """Create and fill the copies from the base rows (indexes in place, time order)."""
+def build(url: str, variants: tuple[str, ...], keep: bool = False) -> dict[str, Any]:
+    """Create and fill the copies from the base rows (indexes in place, time order).
+    keep: a copy that already exists is kept as it is (fill_seconds None)."""
     out: dict[str, Any] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
         months = _months(conn)
         for v in variants:
             started = time.perf_counter()
-            for stmt in _ddl(v, months):
-                conn.execute(stmt)
-            conn.execute(
-                f"INSERT INTO {table(v)} ({COLS}) SELECT {COLS} FROM timeline_event "
-                "WHERE source <> 'scaleout-ingest' ORDER BY occurred_at"
-            )
-            conn.execute(f"VACUUM (ANALYZE) {table(v)}")
+            exists = conn.execute("SELECT to_regclass(%s)", [table(v)]).fetchone()
+            built = not (keep and exists and exists[0] is not None)
+            if built:
+                for stmt in _ddl(v, months):
+                    conn.execute(stmt)
+                conn.execute(
+                    f"INSERT INTO {table(v)} ({COLS}) SELECT {COLS} FROM timeline_event "
+                    "WHERE source NOT LIKE 'scaleout-%' ORDER BY occurred_at"
+                )
+                if v == "hash16_key":
+                    conn.execute(
+                        f"INSERT INTO {table(v)}_keys SELECT source, external_id, customer_id, "
+                        f"id FROM {table(v)}"
+                    )
+                    conn.execute(f"VACUUM (ANALYZE) {table(v)}_keys")
+                conn.execute(f"VACUUM (ANALYZE) {table(v)}")
             size = conn.execute(
                 "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname "
-                "LIKE %s AND c.relkind IN ('r', 'p')",
-                [table(v) + "%"],
+                "~ %s AND c.relkind IN ('r', 'p')",
+                [f"^{table(v)}(_p[0-9]+|_[0-9]{{6}}|_keys)?$"],
             ).fetchone()
             rows = conn.execute(f"SELECT count(*) FROM {table(v)}").fetchone()
             out[v] = {
                 "rows": rows[0] if rows else 0,
                 "total_bytes_mb": round(float(size[0] if size and size[0] else 0) / 2**20),
-                "fill_seconds": round(time.perf_counter() - started, 1),
-                "partitions": 16 if v == "hash16" else len(months) - 1 if v == "range_month" else 0,
+                "fill_seconds": round(time.perf_counter() - started, 1) if built else None,
+                "partitions": 16
+                if v.startswith("hash16")
+                else len(months) - 1
+                if v == "range_month"
+                else 0,
             }
             log(f"built {table(v)}: {out[v]}")
     return out
@@ -238,6 +267,7 @@ def measure_ingest(
     """Batches as ingest_events writes them, round-robin over the variants, one client."""
     run = uuid.uuid4().hex[:8]
     marks = ", ".join(["(" + ", ".join(["%s"] * 16) + ")"] * size)
+    key_marks = ", ".join(["(%s, %s, %s, %s)"] * size)
     times: dict[str, list[float]] = {v: [] for v in variants}
     wal: dict[str, list[int]] = {v: [] for v in variants}
     rng = random.Random(11)
@@ -248,12 +278,17 @@ def measure_ingest(
             flat = [x for r in rows for x in r]
             sources = sorted({r[9] for r in rows})
             ext_ids = [r[10] for r in rows]
+            keys = [x for r in rows for x in (r[9], r[10], r[14], r[0])]
             for v in rng.sample(variants, len(variants)):
                 lsn0 = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
                 conn.commit()
                 t0 = time.perf_counter()
-                conn.execute(EXISTING_SQL.format(table=table(v)), [sources, ext_ids]).fetchall()
+                keyed = v == "hash16_key"
+                existing = EXISTING_KEYS_SQL if keyed else EXISTING_SQL
+                conn.execute(existing.format(table=table(v)), [sources, ext_ids]).fetchall()
                 conn.execute(f"INSERT INTO {table(v)} ({COLS}) VALUES {marks}", flat)
+                if keyed:
+                    conn.execute(f"INSERT INTO {table(v)}_keys VALUES {key_marks}", keys)
                 conn.commit()
                 times[v].append(time.perf_counter() - t0)
                 lsn1 = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
