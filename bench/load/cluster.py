@@ -17,7 +17,9 @@ DB_NAME = "loxodon_load"
 SETTINGS = {
     "shared_buffers": "1GB",
     "work_mem": "16MB",
-    "max_connections": "100",
+    # Django under ASGI opens one connection per request in flight (a thread each): room for
+    # 200 agents plus the worker; the report gives the most sessions seen.
+    "max_connections": "300",
 }
 
 
@@ -45,6 +47,16 @@ class LoadCluster:
         with psycopg.connect(self.cluster.url("postgres"), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+    def connections(self) -> int:
+        """Sessions open on the load database now (the server's and the worker's)."""
+        import psycopg
+
+        with psycopg.connect(self.cluster.url("postgres"), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,)
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def peak_rss_mb(self) -> float:
         return self.cluster.peak_rss_mb()

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class LoadConfig:
     think_max: float
     heavy_share: float
     sign_in_limit: int
+    conn_max_age: int | None
     weights: str
     stop_timeout: int
     host: str
@@ -146,6 +148,12 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         help="how often an agent does each action, e.g. queues=3,search=3,customer=4,case=3,"
         "note=1 (the default)",
     )
+    p.add_argument(
+        "--conn-max-age",
+        type=int,
+        help="LOXODON_CONN_MAX_AGE for the server and the worker (default: the settings' 60 s, "
+        "as docs/deploy.md has it)",
+    )
     p.add_argument("--stop-timeout", type=int, default=10, help="seconds to let tasks finish")
     p.add_argument("--host", type=_loopback, default=HOST, help="loopback only")
     p.add_argument("--customers", type=_positive, default=10_000, help="demo customers")
@@ -176,6 +184,7 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         think_max=a.think_max,
         heavy_share=a.heavy_share,
         sign_in_limit=a.sign_in_limit or int(a.users / a.spawn_rate) + 180,
+        conn_max_age=a.conn_max_age,
         weights=a.weights,
         stop_timeout=a.stop_timeout,
         host=a.host,
@@ -278,6 +287,32 @@ class TaskWorker:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=WORKER_STOP_TIMEOUT_S)
+
+
+class ConnectionWatch:
+    """The most sessions the load database had open, polled every 2 s during the load."""
+
+    def __init__(self, cluster: LoadCluster | None) -> None:
+        self.cluster = cluster
+        self.most = 0
+        self.refused = 0  # polls the server refused (no connection slot left)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while self.cluster is not None and not self.done.wait(2.0):
+            try:
+                self.most = max(self.most, self.cluster.connections())
+            except Exception:  # e.g. "too many clients": itself a finding
+                self.refused += 1
+
+    def __enter__(self) -> ConnectionWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(timeout=10)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -427,7 +462,10 @@ def measure(config: LoadConfig, locust: Path) -> dict[str, Any]:
             cpu_before = cpu_seconds(server_pids)
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             load_start = os.getloadavg()
-            with tempfile.TemporaryDirectory(prefix="run-", dir=config.work_dir) as out:
+            with (
+                tempfile.TemporaryDirectory(prefix="run-", dir=config.work_dir) as out,
+                ConnectionWatch(cluster) as watch,
+            ):
                 agents = run_locust(
                     config, locust, server.base_url, sample_path, password, Path(out)
                 )
@@ -449,6 +487,7 @@ def measure(config: LoadConfig, locust: Path) -> dict[str, Any]:
                 "locust_and_other_children": round(children_after.ru_maxrss / 1024, 1),
             }
             worker_alive = worker.alive()
+            pg_sessions = {"max": watch.most, "polls_refused": watch.refused} if cluster else None
         finally:
             if worker is not None:
                 worker.stop()
@@ -464,6 +503,7 @@ def measure(config: LoadConfig, locust: Path) -> dict[str, Any]:
     }
     report["peak_rss_mb"] = rss
     report["db_worker_alive_at_end"] = worker_alive
+    report["postgresql_sessions_max"] = pg_sessions
     report["loadavg"] = {
         "start_1m": round(load_start[0], 2),
         "end_1m": round(load_end[0], 2),
@@ -486,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     # No SMTP server here: customer email from the worker goes nowhere.
     os.environ["LOXODON_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+    if config.conn_max_age is not None:
+        os.environ["LOXODON_CONN_MAX_AGE"] = str(config.conn_max_age)
     started = datetime.now(UTC)
     machine = machine_info()
     try:
@@ -514,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         "server": {
             "command": "loxodon serve (uvicorn) + loxodon db_worker",
             "workers": config.workers,
+            "conn_max_age_s": int(os.environ.get("LOXODON_CONN_MAX_AGE", "60")),
         },
         **results,
         "code": code_version(),
