@@ -45,6 +45,16 @@ def get_customer_for(user: Any, customer_id: str | uuid.UUID) -> Customer:
     return customer
 
 
+def customer_ref_for(user: Any, customer_id: str | uuid.UUID) -> Customer:
+    """The customer row alone (no identities, account or site): for writes that only refer to
+    the customer, such as opening a case. Same access rule and error as `get_customer_for`."""
+    require_staff(user)
+    customer = Customer.objects.filter(pk=parse_uuid(customer_id, "customer")).first()
+    if customer is None:
+        raise NotFound(f"no customer with id '{customer_id}'")
+    return customer
+
+
 def merges_of(user: Any, customer: Customer) -> list[Merge]:
     """Merges into and out of a customer, newest first (with who merged and undid them)."""
     require_staff(user)
