@@ -59,8 +59,9 @@ def _database_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
+def _setup_django(where: str | Path) -> None:
+    """Django on a DATABASE_URL, or (as before) on a SQLite file given as a Path."""
+    os.environ["DATABASE_URL"] = _database_url(where) if isinstance(where, Path) else where
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loxodon.settings")
     # measured as production runs it: without DEBUG, whose query log formats every statement
     # (on SQLite with an extra QUOTE() query per statement)
