@@ -3,8 +3,9 @@ SQLite, `loxodon serve` and `loxodon db_worker`, five simulated agents through l
 own venv, var/load/venv, created on first use).
 
 Given the runner and its locustfile, when five agents sign in and work the desk until 150
-requests (or 45 s), then the report holds every page an agent visits, no failed request, a p95, and the notes the
-agents added. A broken sign-in, page or note form fails a request, so it fails this test.
+requests (or 45 s), then the report holds every page an agent visits, no failed request, a p95,
+and the notes the agents added. A broken sign-in, page or note form fails a request, so it fails
+this test.
 Skipped (with the reason) when the locust venv cannot be installed, e.g. without a package index.
 """
 
