@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint bench serve clean
+.PHONY: install demo test lint bench bench-peers load serve clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# django-helpdesk side by side (its own pinned venv under var/peers): docs/performance.md
+bench-peers: $(STAMP)
+	$(BIN)/python -m bench.peers.helpdesk $(PEERS_ARGS)
+
+# 200 simulated agents for 2 minutes against the production processes (locust in var/load/venv)
+load: $(STAMP)
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -112,13 +112,22 @@ TEMPLATES = [
 
 def _database() -> dict[str, object]:
     default_url = f"sqlite:///{VAR_DIR / 'loxodon.sqlite3'}"
+    pool_max = int(os.environ.get("LOXODON_DB_POOL_MAX", "0"))
     config: dict[str, object] = dict(
         dj_database_url.parse(
             os.environ.get("DATABASE_URL", default_url),
-            conn_max_age=int(os.environ.get("LOXODON_CONN_MAX_AGE", "60")),
+            # Under ASGI every request in flight runs in its own thread with its own connection:
+            # persistent connections pile up (the locust load test held 295 PostgreSQL sessions
+            # with 60 s), so they are off by default and production uses the pool below.
+            conn_max_age=0 if pool_max else int(os.environ.get("LOXODON_CONN_MAX_AGE", "0")),
             conn_health_checks=True,
         )
     )
+    if pool_max and config["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg's pool (Django 5.1+): at most `pool_max` connections per process; a request
+        # waits up to 10 s for one (then 503 + Retry-After). With CONN_HEALTH_CHECKS Django has
+        # the pool check each connection before use, so a PostgreSQL restart costs a retry.
+        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_max, "timeout": 10}}
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers proceed while one writer writes; IMMEDIATE takes the write lock at
         # BEGIN so concurrent writers queue (busy timeout) instead of failing on lock upgrade.

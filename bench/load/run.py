@@ -67,6 +67,7 @@ class LoadConfig:
     heavy_share: float
     sign_in_limit: int
     conn_max_age: int | None
+    db_pool_max: int
     weights: str
     stop_timeout: int
     host: str
@@ -151,8 +152,14 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
     p.add_argument(
         "--conn-max-age",
         type=int,
-        help="LOXODON_CONN_MAX_AGE for the server and the worker (default: the settings' 60 s, "
-        "as docs/deploy.md has it)",
+        help="LOXODON_CONN_MAX_AGE for the server and the worker (default: the settings' 0)",
+    )
+    p.add_argument(
+        "--db-pool-max",
+        type=int,
+        default=8,
+        help="LOXODON_DB_POOL_MAX on PostgreSQL: psycopg pool size per process, as docs/deploy.md "
+        "has it (default 8; 0 turns the pool off)",
     )
     p.add_argument("--stop-timeout", type=int, default=10, help="seconds to let tasks finish")
     p.add_argument("--host", type=_loopback, default=HOST, help="loopback only")
@@ -185,6 +192,7 @@ def parse_args(argv: list[str] | None = None) -> LoadConfig:
         heavy_share=a.heavy_share,
         sign_in_limit=a.sign_in_limit or int(a.users / a.spawn_rate) + 180,
         conn_max_age=a.conn_max_age,
+        db_pool_max=a.db_pool_max,
         weights=a.weights,
         stop_timeout=a.stop_timeout,
         host=a.host,
@@ -528,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LOXODON_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
     if config.conn_max_age is not None:
         os.environ["LOXODON_CONN_MAX_AGE"] = str(config.conn_max_age)
+    if config.database == "postgresql":
+        os.environ["LOXODON_DB_POOL_MAX"] = str(config.db_pool_max)
     started = datetime.now(UTC)
     machine = machine_info()
     try:
@@ -556,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         "server": {
             "command": "loxodon serve (uvicorn) + loxodon db_worker",
             "workers": config.workers,
-            "conn_max_age_s": int(os.environ.get("LOXODON_CONN_MAX_AGE", "60")),
+            "conn_max_age_s": int(os.environ.get("LOXODON_CONN_MAX_AGE", "0")),
+            "db_pool_max": int(os.environ.get("LOXODON_DB_POOL_MAX", "0")),
         },
         **results,
         "code": code_version(),

@@ -134,6 +134,7 @@ def production_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, 
         "LOXODON_SECRET_KEY": "process-test-" + uuid.uuid4().hex,
         "LOXODON_ALLOWED_HOSTS": "127.0.0.1",
         "LOXODON_VAR_DIR": str(var_dir),
+        "LOXODON_DB_POOL_MAX": "8",  # docs/deploy.md: PostgreSQL through psycopg's pool
         **extra,
     }
 

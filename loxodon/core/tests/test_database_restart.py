@@ -3,7 +3,7 @@ refused with 503 and Retry-After; no acknowledged write is missing afterwards; t
 server recovers by itself.
 
 A throwaway PostgreSQL cluster (initdb under /tmp, a free port), the project migrated into it,
-`loxodon serve` (uvicorn, persistent connections with health checks, as in production), client
+`loxodon serve` (uvicorn, psycopg pool with checked connections, as in production), client
 threads posting events with idempotency keys, and `pg_ctl restart -m fast` in the middle.
 """
 
@@ -55,8 +55,8 @@ def _setup(env: dict[str, str]) -> str:
 
 @pytest.fixture
 def server(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    # persistent connections, as in production: the restart breaks them
-    env = production_env(cluster.url, tmp_path / "var", LOXODON_CONN_MAX_AGE="600")
+    # pooled connections, as in production: the restart breaks them
+    env = production_env(cluster.url, tmp_path / "var")
     token = _setup(env)
     with serve(env, tmp_path / "serve.log") as url:
         yield url, token

@@ -71,6 +71,10 @@ def run_load(tmp_path: Path) -> tuple[int, str, str]:
 
 
 def test_five_agents_work_the_desk_without_an_error(tmp_path: Path) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        # The runner always prepares its own SQLite database, so CI's PostgreSQL pass would
+        # repeat the SQLite pass's run exactly (minutes of seeding) and prove nothing new.
+        pytest.skip("runs in the SQLite pass: the load runner makes its own database")
     code, out, err = run_load(tmp_path)
     if code == VENV_UNAVAILABLE:
         pytest.skip(f"locust's venv cannot be installed here: {err.strip()[-300:]}")
