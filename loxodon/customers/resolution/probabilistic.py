@@ -125,17 +125,9 @@ def contradiction(query: ResolutionQuery, customer_id: uuid.UUID) -> str | None:
     return "the profile differs: " + ", ".join(differing)
 
 
-def candidates(
-    query: ResolutionQuery,
-) -> dict[uuid.UUID, tuple[dict[str, Any], dict[str, list[str]]]]:
-    """Live customers sharing a blocking key with the contact, with their identifiers.
-
-    One SQL statement (this is the hot path of every channel; the ORM would spend more time
-    building it than the database spends answering): at most MAX_CANDIDATES customers with the
-    same postcode, the same date of birth, or holding one of the contact's email/phone/account
-    number, each joined to its email/phone/account identities. Uses the postcode, date of
-    birth and (kind, value) indexes.
-    """
+def candidates_sql(query: ResolutionQuery) -> tuple[str, list[Any]] | None:
+    """The statement behind `candidates` (None: the contact has no blocking key). Its plan is
+    pinned by `customers/tests/test_resolution_plan.py`: index lookups only, on both databases."""
     keys: list[str] = []
     params: list[Any] = []
     if query.postcode:
@@ -147,14 +139,19 @@ def candidates(
     held = [(k, v) for k, v in query.strong_identifiers() if k in COMPARED_KINDS]
     if held:
         matches = " OR ".join("(i.kind = %s AND i.value = %s)" for _ in held)
-        keys.append(
-            f"c.id IN (SELECT i.customer_id FROM {IDENTITY} i WHERE {matches} LIMIT %s)"  # noqa: S608
-        )
+        holders = f"SELECT i.customer_id FROM {IDENTITY} i WHERE {matches} LIMIT %s"  # noqa: S608
+        if connection.vendor == "postgresql":
+            # An OR with a sub-select (a SubPlan) cannot be a BitmapOr of indexes on PostgreSQL,
+            # which then scanned every customer; ARRAY(...) is computed once (an InitPlan), and
+            # `id = ANY(...)` is a primary-key lookup the BitmapOr can use.
+            keys.append(f"c.id = ANY(ARRAY({holders}))")
+        else:  # SQLite answers the OR with one index lookup per branch
+            keys.append(f"c.id IN ({holders})")
         for kind, value in held:
             params += [str(kind), value]
         params.append(MAX_IDENTIFIER_HOLDERS)
     if not keys:
-        return {}
+        return None
     kinds = ", ".join("%s" for _ in COMPARED_KINDS)
     sql = f"""
         WITH candidate AS (
@@ -169,6 +166,24 @@ def candidates(
           ON i.customer_id = candidate.id AND i.kind IN ({kinds})
     """  # noqa: S608 - table names are the models', every value is a parameter
     params += [MAX_CANDIDATES, *(str(k) for k in COMPARED_KINDS)]
+    return sql, params
+
+
+def candidates(
+    query: ResolutionQuery,
+) -> dict[uuid.UUID, tuple[dict[str, Any], dict[str, list[str]]]]:
+    """Live customers sharing a blocking key with the contact, with their identifiers.
+
+    One SQL statement (this is the hot path of every channel; the ORM would spend more time
+    building it than the database spends answering): at most MAX_CANDIDATES customers with the
+    same postcode, the same date of birth, or holding one of the contact's email/phone/account
+    number, each joined to its email/phone/account identities. Uses the postcode, date of
+    birth and (kind, value) indexes.
+    """
+    statement = candidates_sql(query)
+    if statement is None:
+        return {}
+    sql, params = statement
     found: dict[uuid.UUID, tuple[dict[str, Any], dict[str, list[str]]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
