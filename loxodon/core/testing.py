@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.db import connection
 from django.test import Client
 
@@ -39,6 +43,29 @@ def smtp_server(handler: Any, settings: Any) -> Iterator[None]:
         yield
     finally:
         controller.stop()
+
+
+class Outbox:
+    """A real SMTP server: every message Loxodon sends out lands here."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def recipients(self) -> list[str]:
+        return [r.lower() for e in self.envelopes for r in e.rcpt_tos]
+
+    def messages(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)
+            for e in self.envelopes
+        ]
+
+    def raw(self) -> bytes:
+        return b"\n".join(e.original_content or b"" for e in self.envelopes)
 
 
 def wait_for(check: Callable[[], Any], what: str, seconds: float = 60) -> Any:

@@ -20,10 +20,9 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from websockets.sync.client import ClientConnection, connect
 
-from loxodon.core.testing import event, free_port
+from loxodon.core.testing import Outbox, event, free_port
 from loxodon.core.tests.processes import (
     background,
     pg_cluster,
@@ -46,15 +45,6 @@ jo = create_customer(name='Jo Bloggs', email='jo@example.com', verified=True, si
 case = open_case(customer=jo, problem='Laptop will not charge', actor=ann, owner=ann)
 print(create_api_token(username='ann'), jo.pk, case.pk)
 """
-
-
-class Outbox:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
 
 
 class Layout:

@@ -3,8 +3,6 @@ a real SMTP server that captures everything we send, and a customer signed in to
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import shutil
 import signal
@@ -14,16 +12,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.test import Client
 
 from loxodon.channels.email.models import InboundMail, InboundStatus
-from loxodon.core.testing import database_url, free_port, smtp_server, wait_for
+from loxodon.core.testing import Outbox, database_url, free_port, smtp_server, wait_for
 from loxodon.customers.models import Customer
 from loxodon.outbound.services import send_due_messages
 from loxodon.portal.auth import create_portal_login
@@ -44,29 +40,6 @@ PORTAL_PAGES = (
     "/portal/feedback/",
     "/portal/help/",
 )
-
-
-class Outbox:
-    """A real SMTP server: every message Loxodon sends out lands here."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def recipients(self) -> list[str]:
-        return [r.lower() for e in self.envelopes for r in e.rcpt_tos]
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)
-            for e in self.envelopes
-        ]
-
-    def raw(self) -> bytes:
-        return b"\n".join(e.original_content or b"" for e in self.envelopes)
 
 
 @pytest.fixture
