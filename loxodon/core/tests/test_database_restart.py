@@ -194,3 +194,24 @@ def test_only_an_unreachable_database_is_a_503(exc: Exception, unavailable: bool
     api = middleware.process_exception(RequestFactory().post("/api/v1/events"), exc)
     assert api is not None and api.status_code == 503 and api["Retry-After"].isdigit()
     assert api["Content-Type"] == "application/json" and b"nothing was saved" in api.content
+
+
+def test_a_database_outage_before_the_view_is_a_503_too() -> None:
+    """The desk's time-zone middleware reads the session and user before any view runs (and
+    before DatabaseUnavailableMiddleware can answer): a pool timeout there is a 503 as well."""
+    from django.test import RequestFactory
+    from django.utils.functional import SimpleLazyObject
+
+    from loxodon.desk.middleware import SiteTimeZoneMiddleware
+
+    def user() -> object:
+        raise _operational("couldn't get a connection after 10.00 sec")
+
+    request = RequestFactory().get("/desk/")
+    request.user = SimpleLazyObject(user)  # type: ignore[assignment]
+    middleware = SiteTimeZoneMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    page = middleware(request)
+    assert page.status_code == 503 and page["Retry-After"]
+    request.user = SimpleLazyObject(lambda: (_ for _ in ()).throw(ValueError("a bug")))  # type: ignore[assignment]
+    with pytest.raises(ValueError):
+        middleware(request)
