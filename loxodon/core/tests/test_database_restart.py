@@ -74,6 +74,13 @@ def _event(external_id: str) -> dict[str, object]:
     }
 
 
+def _postmaster_started(cluster: Cluster) -> object:
+    with psycopg.connect(cluster.url.replace("postgres://", "postgresql://")) as conn:
+        row = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+    assert row is not None
+    return row[0]
+
+
 def test_postgres_restart_under_load_loses_no_acknowledged_write(
     cluster: Cluster, server: tuple[str, str]
 ) -> None:
@@ -82,6 +89,7 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(
     acknowledged: set[str] = set()
     statuses: Counter[str] = Counter()
     problems: list[str] = []
+    spans: list[tuple[float, float]] = []  # when each request was sent and answered
     lock = threading.Lock()
     started = time.monotonic()
     stop_at = started + LOAD_SECONDS
@@ -94,6 +102,7 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(
                 i += 1
                 # A real client: on 503 it waits (briefly here) and retries with the same key.
                 for _attempt in range(50):
+                    sent = time.monotonic()
                     try:
                         r = http.post("/api/v1/events", json=_event(key))
                     except httpx.TransportError as exc:
@@ -102,6 +111,7 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(
                         return
                     with lock:
                         statuses[str(r.status_code)] += 1
+                        spans.append((sent, time.monotonic()))
                     if r.status_code in (200, 201):
                         with lock:
                             acknowledged.add(key)
@@ -119,6 +129,7 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(
     for t in threads:
         t.start()
     time.sleep(RESTART_AT)
+    started_at = _postmaster_started(cluster)
     restart_began = time.monotonic()
     cluster.ctl("-l", str(cluster.data / "server.log"), "-m", "fast", "restart")
     restart_took = time.monotonic() - restart_began
@@ -143,11 +154,18 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(
     lost = acknowledged - stored
     assert not lost, f"{len(lost)} acknowledged events missing: {sorted(lost)[:10]}"
     requests = sum(statuses.values())
-    assert statuses["503"] >= 1, f"the restart was not noticed at all: {statuses}"
+    # The restart really happened under the load. The pool checks each connection before use
+    # and waits for a new one, so requests in flight may all have committed (no 503 at all):
+    # what matters is that none was lost and none failed otherwise.
+    assert _postmaster_started(cluster) != started_at
+    restart_ended = restart_began + restart_took
+    during = [span for span in spans if span[0] < restart_ended and span[1] > restart_began]
+    assert during, f"no request was in flight during the restart: {statuses}"
     assert set(statuses) <= {"200", "201", "503"}, statuses
     print(  # figures for docs/reliability.md
         f"\nPostgreSQL restart under load: {requests} requests from {CLIENTS} clients over "
-        f"{LOAD_SECONDS:.0f} s, restart took {restart_took:.1f} s, {statuses['503']} answered "
+        f"{LOAD_SECONDS:.0f} s, restart took {restart_took:.1f} s, {len(during)} requests in "
+        f"flight during it, {statuses['503']} answered "
         f"503 + Retry-After, {len(acknowledged)} acknowledged, {len(lost)} lost; "
         "recovered without restarting the server"
     )
