@@ -18,32 +18,10 @@ from typing import Any
 import psycopg
 
 from bench.datagen import DataGenerator, Row, Scale, utc_now
+from bench.loader import INSERT
 
-COLUMNS = {
-    "org_site": "id, created_at, updated_at, code, name, time_zone, country",
-    "org_department": "id, created_at, updated_at, code, name",
-    "org_user": (
-        "password, last_login, is_superuser, username, first_name, last_name, email, is_staff, "
-        "is_active, date_joined, id, role, department_id, site_id"
-    ),
-    "customers_customer": (
-        "id, created_at, updated_at, name, first_name, last_name, date_of_birth, street, city, "
-        "postcode, country, account_id, home_site_id, profile_verified, profile_updated_at, "
-        "profile_history, merged_into_id"
-    ),
-    "customers_identity": (
-        "id, created_at, updated_at, kind, value, verified, source, customer_id, site_id"
-    ),
-    "cases_case": (
-        "id, created_at, updated_at, problem, status, priority, resolution_summary, "
-        "resolved_at, closed_reason, reopen_count, version, confirmation_event_id, "
-        "customer_id, opened_by_id, owner_id, site_id"
-    ),
-    "timeline_event": (
-        "id, occurred_at, recorded_at, channel, kind, internal, summary, body, payload, "
-        "source, external_id, content_hash, actor_id, case_id, customer_id, site_id"
-    ),
-}
+# The same columns, in the same order, as the SQLite fixture loader writes.
+COLUMNS = INSERT
 META_TABLE = "bench_scaleout_meta"
 
 
