@@ -18,6 +18,7 @@ from ninja import Router, Status
 from loxodon.cases import services
 from loxodon.cases.schemas import (
     AssignIn,
+    CaseBatchIn,
     CaseChangeIn,
     CaseDetailOut,
     CaseIn,
@@ -38,9 +39,15 @@ from loxodon.cases.schemas import (
 from loxodon.cases.selectors import get_case_for, get_task_for
 from loxodon.core.errors import InvalidInput
 from loxodon.core.schemas import ApiRequest
-from loxodon.customers.selectors import customer_ref_for
-from loxodon.org.selectors import get_active_staff, get_department, get_site
-from loxodon.timeline.schemas import EventOut, event_out
+from loxodon.customers.selectors import customer_ref_for, customer_refs_for
+from loxodon.org.selectors import (
+    active_staff_by_username,
+    get_active_staff,
+    get_department,
+    get_site,
+    sites_by_code,
+)
+from loxodon.timeline.schemas import BatchOut, EventOut, event_out
 
 router = Router(tags=["cases"])
 
@@ -68,20 +75,61 @@ def _expected(request: ApiRequest, data: CaseChangeIn) -> int | None:
     return data.version if data.version is not None else from_header
 
 
-@router.post("/cases", response={201: CaseDetailOut})
+@router.post("/cases", response={200: CaseDetailOut, 201: CaseDetailOut})
 def open_case(request: ApiRequest, data: CaseIn) -> Status[dict[str, Any]]:
+    """Open a case. With `source` and `external_id`, a repeat delivery returns the case opened
+    the first time (200) and opens nothing."""
     customer = customer_ref_for(request.auth, data.customer_id)
-    case = services.open_case(
+    draft = services.CaseDraft(
         customer=customer,
         problem=data.problem,
-        actor=request.auth,
         owner=get_active_staff(data.owner) if data.owner else None,
         priority=data.priority,
         site=get_site(data.site) if data.site else None,
+        source=data.source,
+        external_id=data.external_id,
     )
-    # Answered from the case just written (a new case has no handoffs): re-reading it with its
-    # joins cost more than opening it (bench/peers, docs/performance.md).
-    return Status(201, case_out(case, with_handoffs=False) | {"handoffs": []})
+    (opened,) = services.open_cases([draft], actor=request.auth)
+    if not opened.created:
+        return Status(200, _detail(request, opened.case.pk))
+    # Answered from the case just written (a new case has no tasks or handoffs): re-reading it
+    # with its joins cost more than opening it (bench/peers, docs/performance.md).
+    return Status(201, case_out(opened.case, tasks=[]) | {"handoffs": []})
+
+
+@router.post("/cases/batch", response={200: BatchOut, 201: BatchOut})
+def open_cases(request: ApiRequest, batch: CaseBatchIn) -> Status[dict[str, Any]]:
+    """Open up to 1000 cases in one transaction: all of them, or none (a bad one is named by
+    its index). Repeats of `(source, external_id)` return the stored case (`created: false`)."""
+    customers = customer_refs_for(request.auth, [c.customer_id for c in batch.cases])
+    owners = active_staff_by_username({c.owner for c in batch.cases if c.owner})
+    sites = sites_by_code({c.site for c in batch.cases if c.site})
+    drafts = [
+        services.CaseDraft(
+            customer=customers[c.customer_id],
+            problem=c.problem,
+            owner=owners[c.owner] if c.owner else None,
+            priority=c.priority,
+            site=sites[c.site] if c.site else None,
+            source=c.source,
+            external_id=c.external_id,
+        )
+        for c in batch.cases
+    ]
+    results = services.open_cases(drafts, actor=request.auth)
+    created = sum(1 for r in results if r.created)
+    items = [
+        {
+            "index": i,
+            "id": r.case.pk,
+            "source": r.case.source,
+            "external_id": r.case.external_id,
+            "created": r.created,
+        }
+        for i, r in enumerate(results)
+    ]
+    body = {"created": created, "existing": len(results) - created, "items": items}
+    return Status(201 if created else 200, body)
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut)

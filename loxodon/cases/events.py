@@ -7,7 +7,7 @@ from typing import Any
 from loxodon.cases.models import Case, Handoff, Task
 from loxodon.org.models import User
 from loxodon.timeline.models import Event
-from loxodon.timeline.services import record_event
+from loxodon.timeline.services import own_event, record_events
 
 
 def _case_event(
@@ -20,7 +20,23 @@ def _case_event(
     payload: dict[str, Any] | None = None,
     channel: str = "system",
 ) -> Event:
-    return record_event(
+    (event,) = record_events(
+        [_unsaved(case, kind, summary, actor=actor, body=body, payload=payload, channel=channel)]
+    )
+    return event
+
+
+def _unsaved(
+    case: Case,
+    kind: str,
+    summary: str,
+    *,
+    actor: User | None,
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+    channel: str = "system",
+) -> Event:
+    return own_event(
         customer_id=case.customer_id,
         case_id=case.pk,
         kind=kind,
@@ -33,10 +49,19 @@ def _case_event(
     )
 
 
-def case_opened(case: Case, actor: User | None) -> Event:
-    return _case_event(
-        case, "case_opened", f"Case opened: {case.title}", actor=actor, body=case.problem
-    )
+def cases_opened(cases: list[Case], actor: User | None) -> list[Event]:
+    """`case_opened` for each new case, and who owns it when it was opened with an owner: one
+    INSERT for the lot (`open_cases`)."""
+    drafts = []
+    for case in cases:
+        drafts.append(
+            _unsaved(
+                case, "case_opened", f"Case opened: {case.title}", actor=actor, body=case.problem
+            )
+        )
+        if case.owner is not None:
+            drafts.append(_owner_unsaved(case, actor))
+    return record_events(drafts)
 
 
 def status_changed(case: Case, old: str, new: str, actor: User | None, reason: str = "") -> Event:
@@ -94,8 +119,13 @@ def handed_off(handoff: Handoff, actor: User | None) -> Event:
 
 
 def owner_assigned(case: Case, actor: User | None) -> Event:
+    (event,) = record_events([_owner_unsaved(case, actor)])
+    return event
+
+
+def _owner_unsaved(case: Case, actor: User | None) -> Event:
     owner = case.owner.display_name if case.owner else "nobody"
-    return _case_event(
+    return _unsaved(
         case,
         "status_change",
         f"Owner: {owner}",

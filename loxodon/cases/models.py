@@ -60,9 +60,18 @@ class Case(BaseModel):
     )
     reopen_count = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1, help_text="increments on every change")
+    # Where an integration opened the case: `(source, external_id)` makes a repeat delivery
+    # return the stored case instead of opening a second one. Blank for cases opened in Loxodon.
+    source = models.CharField(max_length=64, blank=True, default="", db_default="")
+    external_id = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="case_idempotency_key",
+            ),
             models.CheckConstraint(
                 condition=Q(status=CaseStatus.NEW) | Q(owner__isnull=False),
                 name="case_owned_once_assigned",

@@ -14,12 +14,24 @@ from loxodon.timeline.schemas import ChannelName
 PriorityName = Literal["low", "normal", "high", "urgent"]
 
 
+KEY_HELP = (
+    "with `external_id`: the sending system's key for this case. A repeat of the key returns "
+    "the case opened the first time (200) instead of opening another"
+)
+
+
 class CaseIn(StrictIn):
     customer_id: uuid.UUID
     problem: str = Field(min_length=1, max_length=20_000)
     owner: str | None = None
     priority: PriorityName = "normal"
     site: str | None = None
+    source: str = Field(default="", max_length=64, description=KEY_HELP)
+    external_id: str = Field(default="", max_length=200, description=KEY_HELP)
+
+
+class CaseBatchIn(StrictIn):
+    cases: list[CaseIn] = Field(min_length=1, max_length=1000)
 
 
 VERSION_HELP = (
@@ -154,7 +166,10 @@ def handoff_out(h: Handoff) -> dict[str, Any]:
     }
 
 
-def case_out(c: Case, *, with_handoffs: bool = False) -> dict[str, Any]:
+def case_out(
+    c: Case, *, with_handoffs: bool = False, tasks: list[Task] | None = None
+) -> dict[str, Any]:
+    """The case as the API shows it; `tasks` when the caller has them (a new case: none)."""
     out = {
         "id": c.id,
         "customer_id": c.customer_id,
@@ -172,7 +187,7 @@ def case_out(c: Case, *, with_handoffs: bool = False) -> dict[str, Any]:
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "allowed_actions": c.allowed_actions(),
-        "tasks": [task_out(t) for t in c.tasks.all()],
+        "tasks": [task_out(t) for t in (c.tasks.all() if tasks is None else tasks)],
     }
     if with_handoffs:
         out["handoffs"] = [handoff_out(h) for h in c.handoffs.all()]

@@ -4,8 +4,11 @@ checks the model's predicate, bumps the version and writes the timeline event.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loxodon.cases import events
@@ -15,7 +18,7 @@ from loxodon.core.event_types import Channel
 from loxodon.customers.models import Customer
 from loxodon.insights.tasks import survey_after_resolution
 from loxodon.org.models import Department, Site, User
-from loxodon.sla.schedule import schedule_sla_check
+from loxodon.sla.schedule import schedule_sla_check, schedule_sla_checks
 from loxodon.timeline.models import Event
 
 
@@ -71,7 +74,26 @@ def _save(case: Case, *fields: str) -> None:
     case.save(update_fields=[*fields, "version", "updated_at"])
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class CaseDraft:
+    """A case to open, in the customer's words. `(source, external_id)`, given together, is an
+    integration's key for it: a repeat delivery returns the case opened the first time."""
+
+    customer: Customer
+    problem: str
+    owner: User | None = None
+    priority: str = Priority.NORMAL
+    site: Site | None = None
+    source: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class Opened:
+    case: Case
+    created: bool  # False: a repeat of a key opened before (nothing written)
+
+
 def open_case(
     *,
     customer: Customer,
@@ -82,25 +104,107 @@ def open_case(
     site: Site | None = None,
 ) -> Case:
     """Open a case in the customer's words. With an owner it is `open`, otherwise `new`."""
-    problem = _required(problem, "problem")
-    if priority not in Priority.values:
-        raise InvalidInput(f"priority must be one of: {', '.join(Priority.values)}")
-    if site is None and actor is not None:
-        site = actor.site
-    case = Case.objects.create(
-        customer=customer,
-        problem=problem,
-        priority=priority,
-        site=site,
-        owner=owner,
-        opened_by=actor,
-        status=CaseStatus.OPEN if owner else CaseStatus.NEW,
-    )
-    events.case_opened(case, actor)
-    if owner is not None:
-        events.owner_assigned(case, actor)
-    transaction.on_commit(lambda: schedule_sla_check(case.pk))  # service standards (ADR 10)
-    return case
+    draft = CaseDraft(customer=customer, problem=problem, owner=owner, priority=priority, site=site)
+    (opened,) = open_cases([draft], actor=actor)
+    return opened.case
+
+
+def open_cases(drafts: Sequence[CaseDraft], *, actor: User | None) -> list[Opened]:
+    """Open cases at once (integrations, imports, `POST /cases/batch`): all of them, or none.
+
+    - Every draft is checked before anything is written; one bad draft refuses the batch, and
+      the message names it (`cases[3]: ...`).
+    - A key `(source, external_id)` opened before returns that case and writes nothing; the
+      same key with another customer or problem is a Conflict (409), as for events.
+    - A case without a site gets the site of the member of staff who opens it.
+    """
+    if len(drafts) > settings.LOXODON_MAX_BATCH:
+        raise InvalidInput(f"a batch holds at most {settings.LOXODON_MAX_BATCH} cases")
+    checked: list[CaseDraft] = []
+    first: dict[tuple[str, str], int] = {}
+    for i, draft in enumerate(drafts):
+        where = f"cases[{i}]: " if len(drafts) > 1 else ""
+        problem = _required(draft.problem, f"{where}problem")
+        if draft.priority not in Priority.values:
+            raise InvalidInput(f"{where}priority must be one of: {', '.join(Priority.values)}")
+        if bool(draft.source) != bool(draft.external_id):
+            raise InvalidInput(f"{where}give source and external_id together, or neither")
+        draft = replace(draft, problem=problem, site=draft.site or (actor.site if actor else None))
+        if draft.external_id:
+            key = (draft.source, draft.external_id)
+            j = first.setdefault(key, i)
+            if j != i and not _same_case(checked[j], draft):
+                raise Conflict(
+                    f"{where}source/external_id {key} repeats cases[{j}] with another customer "
+                    "or problem"
+                )
+        checked.append(draft)
+    # Two tries: a concurrent delivery of the same key may commit between our read and write;
+    # the second pass finds it and answers as for any repeat.
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _open(checked, first, actor)
+        except IntegrityError:
+            if attempt == 2:
+                raise Conflict("cases could not be opened: concurrent conflicting writes") from None
+    raise AssertionError("unreachable")
+
+
+def _same_case(draft: CaseDraft, other: CaseDraft | Case) -> bool:
+    customer_id = other.customer_id if isinstance(other, Case) else other.customer.pk
+    return draft.customer.pk == customer_id and draft.problem == other.problem
+
+
+def _open(
+    drafts: list[CaseDraft], first: dict[tuple[str, str], int], actor: User | None
+) -> list[Opened]:
+    stored: dict[tuple[str, str], Case] = {}
+    if first:
+        ids = {external_id for _, external_id in first}
+        for case in Case.objects.filter(external_id__in=ids):
+            stored[(case.source, case.external_id)] = case
+    results: list[Opened | None] = []
+    new: list[Case] = []
+    for i, draft in enumerate(drafts):
+        key = (draft.source, draft.external_id)
+        before = stored.get(key) if draft.external_id else None
+        if before is not None:
+            if not _same_case(draft, before):
+                where = f"cases[{i}]: " if len(drafts) > 1 else ""
+                raise Conflict(
+                    f"{where}source/external_id {key} was opened before as case {before.pk} "
+                    "for another customer or problem",
+                    case_id=str(before.pk),
+                )
+            results.append(Opened(before, created=False))
+        elif draft.external_id and first[key] != i:
+            results.append(None)  # the same key earlier in this batch: its case, filled below
+        else:
+            case = Case(
+                customer=draft.customer,
+                problem=draft.problem,
+                priority=draft.priority,
+                site=draft.site,
+                owner=draft.owner,
+                opened_by=actor,
+                status=CaseStatus.OPEN if draft.owner else CaseStatus.NEW,
+                source=draft.source,
+                external_id=draft.external_id,
+            )
+            new.append(case)
+            results.append(Opened(case, created=True))
+    if new:
+        Case.objects.bulk_create(new)
+        events.cases_opened(new, actor)
+        new_ids = [case.pk for case in new]
+        transaction.on_commit(lambda: schedule_sla_checks(new_ids))  # service standards (ADR 10)
+    out: list[Opened] = []
+    for i, result in enumerate(results):
+        if result is None:
+            result = Opened(out[first[(drafts[i].source, drafts[i].external_id)]].case, False)
+        out.append(result)
+    return out
 
 
 @transaction.atomic

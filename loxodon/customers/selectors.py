@@ -55,6 +55,16 @@ def customer_ref_for(user: Any, customer_id: str | uuid.UUID) -> Customer:
     return customer
 
 
+def customer_refs_for(user: Any, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+    """`customer_ref_for` for many customers in one query; NotFound names the first missing."""
+    require_staff(user)
+    found = {c.pk: c for c in Customer.objects.filter(pk__in=set(customer_ids))}
+    for customer_id in customer_ids:
+        if customer_id not in found:
+            raise NotFound(f"no customer with id '{customer_id}'")
+    return found
+
+
 def merges_of(user: Any, customer: Customer) -> list[Merge]:
     """Merges into and out of a customer, newest first (with who merged and undid them)."""
     require_staff(user)

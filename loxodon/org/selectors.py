@@ -42,6 +42,30 @@ def staff_for(user: Any) -> QuerySet[User]:
     )
 
 
+def active_staff_by_username(usernames: set[str | None]) -> dict[str | None, User]:
+    """Active staff by username, in one query; NotFound names the first one that is missing."""
+    if not usernames:
+        return {}
+    found: dict[str | None, User] = {
+        u.username: u for u in User.objects.filter(username__in=usernames, is_active=True)
+    }
+    missing = usernames - set(found)
+    if missing:
+        raise NotFound(f"no active staff user '{sorted(u or '' for u in missing)[0]}'")
+    return found
+
+
+def sites_by_code(codes: set[str | None]) -> dict[str | None, Site]:
+    """Sites by code, in one query; NotFound names the first one that is missing."""
+    if not codes:
+        return {}
+    found: dict[str | None, Site] = {s.code: s for s in Site.objects.filter(code__in=codes)}
+    missing = codes - set(found)
+    if missing:
+        raise NotFound(f"no site with code '{sorted(c or '' for c in missing)[0]}'")
+    return found
+
+
 def get_site(code: str) -> Site:
     try:
         return Site.objects.get(code=code)

@@ -15,7 +15,9 @@ from loxodon.sla.models import ServiceStandard
 log = logging.getLogger(__name__)
 
 
-def schedule_sla_check(case_id: uuid.UUID | str, *, at: datetime | None = None) -> None:
+def schedule_sla_check(
+    case_id: uuid.UUID | str, *, at: datetime | None = None, standards_exist: bool = False
+) -> None:
     """Enqueue `check_case_sla` for the case, at `at` (now when None or past).
 
     Call it *after commit* (`transaction.on_commit(lambda: schedule_sla_check(case.pk))`).
@@ -24,7 +26,7 @@ def schedule_sla_check(case_id: uuid.UUID | str, *, at: datetime | None = None) 
     """
     job = tasks.check_case_sla
     try:
-        if not ServiceStandard.objects.exists():
+        if not standards_exist and not ServiceStandard.objects.exists():
             return  # no standards anywhere: nothing to check (`sla_sweep` after adding some)
         if at is not None and at > timezone.now():
             if not job.get_backend().supports_defer:
@@ -33,6 +35,18 @@ def schedule_sla_check(case_id: uuid.UUID | str, *, at: datetime | None = None) 
         job.enqueue(str(case_id))
     except Exception:
         log.exception("could not enqueue the service-standard check of case %s", case_id)
+
+
+def schedule_sla_checks(case_ids: list[uuid.UUID]) -> None:
+    """`schedule_sla_check` for each of many new cases (asks once whether any standard exists)."""
+    try:
+        if not ServiceStandard.objects.exists():
+            return
+    except Exception:
+        log.exception("could not enqueue the service-standard checks of %d cases", len(case_ids))
+        return
+    for case_id in case_ids:
+        schedule_sla_check(case_id, standards_exist=True)
 
 
 def schedule_sla_sweep(site_id: uuid.UUID | str | None) -> None:

@@ -28,6 +28,7 @@ from loxodon.customers.normalise import normalise_identity
 from loxodon.customers.resolution.exact import decide
 from loxodon.customers.services import create_customers_for_contacts
 from loxodon.org.models import Site, User
+from loxodon.org.selectors import active_staff_by_username, sites_by_code
 from loxodon.timeline.models import AppendOnlyError, Asset, Event
 from loxodon.timeline.transactions import asset_facts, check_payload
 
@@ -223,9 +224,9 @@ def _ingest(
                 event_id=str(event.id),
             )
     fresh = [i for key, i in first_index.items() if key not in existing]
-    sites = _sites_by_code({drafts[i].site for i in fresh if drafts[i].site})
+    sites = sites_by_code({drafts[i].site for i in fresh if drafts[i].site})
     customer_ids = _resolve_customers(drafts, fresh, sites, indexed=indexed)
-    actors = _staff_by_username({drafts[i].actor for i in fresh if drafts[i].actor})
+    actors = active_staff_by_username({drafts[i].actor for i in fresh if drafts[i].actor})
 
     new_events: dict[tuple[str, str], Event] = {}
     for i in fresh:
@@ -320,28 +321,6 @@ def _keep_assets_current(transactions: list[tuple[Event, BaseModel]]) -> None:
             changed.append("refurbished")
         if changed:
             asset.save(update_fields=[*changed, "updated_at"])
-
-
-def _staff_by_username(usernames: set[str | None]) -> dict[str | None, User]:
-    if not usernames:
-        return {}
-    found: dict[str | None, User] = {
-        u.username: u for u in User.objects.filter(username__in=usernames, is_active=True)
-    }
-    missing = usernames - set(found)
-    if missing:
-        raise NotFound(f"no active staff user '{sorted(u or '' for u in missing)[0]}'")
-    return found
-
-
-def _sites_by_code(codes: set[str | None]) -> dict[str | None, Site]:
-    if not codes:
-        return {}
-    found: dict[str | None, Site] = {s.code: s for s in Site.objects.filter(code__in=codes)}
-    missing = codes - set(found)
-    if missing:
-        raise NotFound(f"no site with code '{sorted(c or '' for c in missing)[0]}'")
-    return found
 
 
 def _resolve_customers(
