@@ -13,7 +13,9 @@ For each scale (`--tickets 10000,100000`):
    connection is kept alive) for django-helpdesk's WSGI project (bench/peers/hd_settings.py).
 4. In the same run, interleaved in rounds, on one keep-alive connection per system:
    a) creation: django-helpdesk's REST API `POST /helpdesk/api/tickets/` (staff session, CSRF
-      header) against Loxodon's `POST /api/v1/cases` (bearer token), after a warm-up;
+      header) against Loxodon's `POST /api/v1/cases` (bearer token), one case per request,
+      and Loxodon's `POST /api/v1/cases/batch` (100 cases per request, one transaction; the
+      way an integration or a migration opens many), after a warm-up;
    b) one customer's history: django-helpdesk's ticket list searched by the customer's email
       (the page and the data request its table makes) plus the customer's latest ticket with
       its follow-ups, timed as one sum, against Loxodon's desk customer page; Loxodon's 360 API
@@ -60,6 +62,7 @@ HD_USER = "bench-agent"
 READY_TIMEOUT_S = 90.0
 WARM = 20  # warm-up creations per system, and warm-up history customers
 ROUND = 20  # requests per system per interleaved round
+BATCH = 100  # cases per Loxodon batch request (one batch per round)
 DATATABLES = re.compile(r'"url":\s*"([^"]*datatables_ticket_list/[^"]+)"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken"\s+value="([^"]+)"')
 
@@ -310,6 +313,7 @@ class Creator:
         ]
         self.queue_id = queue_id
         self.n = 0
+        self.run = secrets.token_hex(4)  # keys of this run's batches (a rerun opens new cases)
 
     def _next(self) -> tuple[str, str, str, str]:
         self.n += 1
@@ -326,6 +330,24 @@ class Creator:
             201,
             "POST /api/v1/cases",
         )
+        return elapsed
+
+    def loxodon_batch(self) -> float:
+        """BATCH cases in one `POST /api/v1/cases/batch` (one transaction); the request's time."""
+        cases = []
+        for _ in range(BATCH):
+            customer, _, _, problem = self._next()
+            cases.append(
+                {"customer_id": customer, "problem": problem, "source": "bench-peers",
+                 "external_id": f"{self.run}-{self.n}"}
+            )  # fmt: skip
+        elapsed, r = _timed(
+            lambda: self.ours.post("/api/v1/cases/batch", json={"cases": cases}),
+            201,
+            "POST /api/v1/cases/batch",
+        )
+        if r.json()["created"] != BATCH:
+            raise RuntimeError(f"POST /api/v1/cases/batch opened {r.json()['created']} cases")
         return elapsed
 
     def helpdesk(self) -> float:
@@ -348,29 +370,39 @@ class Creator:
 
 
 def measure_creation(creator: Creator, n: int) -> dict[str, Any]:
+    """Interleaved rounds of ROUND single creations on each system and one batch of BATCH
+    cases on Loxodon, in an order that rotates every round."""
     for _ in range(WARM):
         creator.loxodon()
         creator.helpdesk()
-    ours: list[float] = []
-    theirs: list[float] = []
+    creator.loxodon_batch()
+    timed: dict[str, list[float]] = {"loxodon": [], "helpdesk": [], "loxodon_batch": []}
+    calls: dict[str, Callable[[], float]] = {
+        "loxodon": creator.loxodon, "helpdesk": creator.helpdesk,
+        "loxodon_batch": creator.loxodon_batch,
+    }  # fmt: skip
+    order = list(calls)
     rounds = 0
-    while len(ours) < n:
-        k = min(ROUND, n - len(ours))
-        first, second = (creator.loxodon, creator.helpdesk)
-        if rounds % 2:
-            first, second = second, first
-        a = [first() for _ in range(k)]
-        b = [second() for _ in range(k)]
-        ours.extend(a if first == creator.loxodon else b)
-        theirs.extend(b if first == creator.loxodon else a)
+    while len(timed["loxodon"]) < n:
+        k = min(ROUND, n - len(timed["loxodon"]))
+        for name in order[rounds % 3 :] + order[: rounds % 3]:
+            timed[name].extend(calls[name]() for _ in range(1 if name == "loxodon_batch" else k))
         rounds += 1
+    ours, theirs, batches = timed["loxodon"], timed["helpdesk"], timed["loxodon_batch"]
     per_s_ours = len(ours) / sum(ours)
     per_s_theirs = len(theirs) / sum(theirs)
+    per_s_batch = BATCH * len(batches) / sum(batches)
     return {
         "loxodon": {
             "endpoint": "POST /api/v1/cases",
             "per_s": round(per_s_ours, 1),
             **summarise(ours),
+        },
+        "loxodon_batch": {
+            "endpoint": f"POST /api/v1/cases/batch ({BATCH} cases per request)",
+            "per_s": round(per_s_batch, 1),
+            "cases": BATCH * len(batches),
+            "request": summarise(batches),
         },
         "helpdesk": {
             "endpoint": "POST /helpdesk/api/tickets/",
@@ -378,6 +410,7 @@ def measure_creation(creator: Creator, n: int) -> dict[str, Any]:
             **summarise(theirs),
         },
         "ratio_per_s": round(per_s_ours / per_s_theirs, 2),
+        "ratio_per_s_batch": round(per_s_batch / per_s_theirs, 2),
     }
 
 
