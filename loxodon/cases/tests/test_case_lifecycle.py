@@ -308,7 +308,7 @@ def test_database_refuses_an_ownerless_case_past_new(customer: dict[str, Any]) -
 
 
 @pytest.mark.parametrize(
-    ("extra", "queries"), [({}, 8), ({"owner": "ann", "priority": "high", "site": "lon"}, 10)]
+    ("extra", "queries"), [({}, 7), ({"owner": "ann", "priority": "high", "site": "lon"}, 8)]
 )
 def test_opening_answers_the_case_as_reading_it_would_in_few_queries(
     api: Api, customer: dict[str, Any], agent: User, django_assert_max_num_queries: Any,
