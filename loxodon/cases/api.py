@@ -47,7 +47,7 @@ from loxodon.org.selectors import (
     get_site,
     sites_by_code,
 )
-from loxodon.timeline.schemas import BatchOut, EventOut, event_out
+from loxodon.timeline.schemas import BatchOut, EventOut, batch_out, event_out
 
 router = Router(tags=["cases"])
 
@@ -117,19 +117,7 @@ def open_cases(request: ApiRequest, batch: CaseBatchIn) -> Status[dict[str, Any]
         for c in batch.cases
     ]
     results = services.open_cases(drafts, actor=request.auth)
-    created = sum(1 for r in results if r.created)
-    items = [
-        {
-            "index": i,
-            "id": r.case.pk,
-            "source": r.case.source,
-            "external_id": r.case.external_id,
-            "created": r.created,
-        }
-        for i, r in enumerate(results)
-    ]
-    body = {"created": created, "existing": len(results) - created, "items": items}
-    return Status(201 if created else 200, body)
+    return Status(*batch_out([(r.case, r.created) for r in results]))
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut)

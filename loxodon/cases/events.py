@@ -10,19 +10,9 @@ from loxodon.timeline.models import Event
 from loxodon.timeline.services import own_event, record_events
 
 
-def _case_event(
-    case: Case,
-    kind: str,
-    summary: str,
-    *,
-    actor: User | None,
-    body: str = "",
-    payload: dict[str, Any] | None = None,
-    channel: str = "system",
-) -> Event:
-    (event,) = record_events(
-        [_unsaved(case, kind, summary, actor=actor, body=body, payload=payload, channel=channel)]
-    )
+def _case_event(case: Case, kind: str, summary: str, **fields: Any) -> Event:
+    """Write one event about the case (the fields as for `_unsaved`)."""
+    (event,) = record_events([_unsaved(case, kind, summary, **fields)])
     return event
 
 

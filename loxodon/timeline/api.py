@@ -21,6 +21,7 @@ from loxodon.timeline.schemas import (
     KindOut,
     TimelineOut,
     asset_out,
+    batch_out,
     event_out,
 )
 from loxodon.timeline.selectors import timeline_page
@@ -79,19 +80,7 @@ def post_batch(request: ApiRequest, batch: BatchIn) -> Status[dict[str, Any]]:
     results = ingest_events([_draft(e) for e in batch.events])
     _invite_after_orders(results)
     fault_point("ingest.committed")
-    created = sum(1 for r in results if r.created)
-    items = [
-        {
-            "index": i,
-            "id": r.event.id,
-            "source": r.event.source,
-            "external_id": r.event.external_id,
-            "created": r.created,
-        }
-        for i, r in enumerate(results)
-    ]
-    body = {"created": created, "existing": len(results) - created, "items": items}
-    return Status(201 if created else 200, body)
+    return Status(*batch_out([(r.event, r.created) for r in results]))
 
 
 @router.get("/events/kinds", response=list[KindOut])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -100,6 +101,24 @@ class BatchOut(Schema):
     created: int
     existing: int
     items: list[BatchItemOut]
+
+
+def batch_out(written: Sequence[tuple[Any, bool]]) -> tuple[int, dict[str, Any]]:
+    """The answer to a batch (events or cases): each keyed row and whether it is new; 201 when
+    anything was written, 200 when every item was a repeat."""
+    created = sum(1 for _, new in written if new)
+    items = [
+        {
+            "index": i,
+            "id": row.id,
+            "source": row.source,
+            "external_id": row.external_id,
+            "created": new,
+        }
+        for i, (row, new) in enumerate(written)
+    ]
+    body = {"created": created, "existing": len(written) - created, "items": items}
+    return (201 if created else 200), body
 
 
 class TimelineOut(Schema):

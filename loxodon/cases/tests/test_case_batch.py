@@ -83,7 +83,7 @@ def test_a_repeated_batch_opens_nothing_and_answers_the_same_cases(
     assert [i["id"] for i in again.json()["items"]] == [i["id"] for i in first["items"]]
     assert _counts() == before
     # A batch mixing a repeat with a new case opens only the new one.
-    mixed = _cases(customers) + [{"customer_id": customers[0], "problem": "A second problem"}]
+    mixed = [*_cases(customers), {"customer_id": customers[0], "problem": "A second problem"}]
     answer = api.post("/cases/batch", {"cases": mixed})
     assert answer.status_code == 201
     assert (answer.json()["created"], answer.json()["existing"]) == (1, 3)
@@ -138,9 +138,7 @@ def test_a_key_reused_for_another_problem_is_a_conflict(api: Api, customers: lis
     assert inside.status_code == 409 and "repeats cases[0]" in str(inside.json()["detail"])
 
 
-def test_batch_size_and_access_are_enforced(
-    api: Api, anonymous: Api, customers: list[str]
-) -> None:
+def test_batch_size_and_access_are_enforced(api: Api, anonymous: Api, customers: list[str]) -> None:
     assert api.post("/cases/batch", {"cases": []}).status_code == 422
     too_many = [{"customer_id": customers[0], "problem": "x"}] * 1001
     assert api.post("/cases/batch", {"cases": too_many}).status_code == 422
