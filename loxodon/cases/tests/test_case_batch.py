@@ -54,7 +54,8 @@ def test_a_batch_opens_every_case_with_its_timeline_events(
     assert (body["created"], body["existing"]) == (3, 0)
     assert [i["index"] for i in body["items"]] == [0, 1, 2]
     assert all(i["created"] and i["source"] == "ivr" for i in body["items"])
-    first, second, _ = (Case.objects.get(pk=i["id"]) for i in body["items"])
+    first, second, _ = (Case.objects.select_related("site").get(pk=i["id"]) for i in body["items"])
+    assert first.site is not None and second.site is not None
     # Without an owner a case is new, at the opening agent's site; with one it is open.
     assert (first.status, first.site.code, first.opened_by) == (CaseStatus.NEW, "lon", agent)
     assert (second.status, second.owner, second.priority) == ("open", colleague, "urgent")
