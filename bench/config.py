@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", type=Path, help="default: var/bench-<customers>-<events>.sqlite3")
     p.add_argument(
-        "--requests", type=_positive, default=300, help="360-view requests for typical customers"
+        "--requests", type=_positive, default=200, help="360-view requests for typical customers"
     )
     p.add_argument(
         "--heavy-requests", type=_positive, default=100, help="360-view requests, heavy customers"
@@ -115,13 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--desk-requests",
         type=_positive,
-        default=200,
+        default=100,
         help="desk customer-page and case-page requests each, typical customers",
     )
     p.add_argument(
         "--desk-heavy-requests",
         type=_positive,
-        default=50,
+        default=25,
         help="desk customer-page and case-page requests each, heavy customers",
     )
     p.add_argument("--batches", type=_positive, default=20, help="ingest batches to post")
