@@ -56,7 +56,12 @@ RULES: dict[str, dict[str, Action]] = {
         "external_id": "clean",
     },
     "timeline.Asset": {"serial": "text"},
-    "cases.Case": {"problem": "text", "resolution_summary": "text", "closed_reason": "text"},
+    "cases.Case": {
+        "problem": "text",
+        "resolution_summary": "text",
+        "closed_reason": "text",
+        "external_id": "clean",
+    },
     "cases.Task": {"title": "text", "completion_note": "text"},
     "cases.Handoff": {"context": "text"},
     "channels_email.InboundMail": {
@@ -131,6 +136,7 @@ RULES: dict[str, dict[str, Action]] = {
 KEPT: dict[str, frozenset[str]] = {
     "timeline.Event": frozenset({"kind", "source", "content_hash"}),
     "timeline.Asset": frozenset({"product", "os"}),
+    "cases.Case": frozenset({"source"}),
     "channels_email.InboundMail": frozenset({"sha256"}),
     "channels_email.MailAttachment": frozenset({"content_type", "sha256"}),
     "channels_voice.Call": frozenset({"call_id", "dialled"}),

@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from loxodon.cases.models import Case
 from loxodon.cases.services import (
+    CaseDraft,
     complete_task,
     confirm_resolution,
     hand_off,
     open_case,
+    open_cases,
     propose_resolution,
 )
 from loxodon.channels.chat.services import (
@@ -316,6 +318,16 @@ def build_subject(
     )
     merge_customers(
         survivor=customer, absorbed=absorbed, by=supervisor, reason="same person, checked"
+    )
+
+    # A case a web form opened under a key made of her e-mail address (ADR 20).
+    open_cases(
+        [
+            CaseDraft(
+                customer=customer, problem=SENTENCE, source="web-form", external_id=f"form:{EMAIL}"
+            )
+        ],
+        actor=None,
     )
 
     # A bystander, and a review pair between them.
